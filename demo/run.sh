@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# demo/run.sh: observa's demo (make demo).  As root on Debian 12: installs
+# what is missing, builds observa, starts a throwaway cluster with observa
+# preloaded, loads a multi-tenant schema, drives a short pgbench workload
+# and prints observa's report.  Everything is removed at the end.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/test/lib.sh"
+DEMO_SECONDS=${DEMO_SECONDS:-20}
+
+obs_install_packages
+obs_workdir demo
+trap obs_cleanup EXIT
+obs_stage "$here"
+obs_cluster_start demo "shared_preload_libraries = 'observa'
+compute_query_id = on
+
+obs_log "loading the multi-tenant schema (500 tenants, ~400k rows, skewed)"
+obs_psql -d postgres -f "$OBS_SRC/demo/schema.sql" >/dev/null || obs_die "schema failed"
+obs_psql -d postgres -c "CREATE EXTENSION observa" >/dev/null || obs_die "CREATE EXTENSION failed"
+
+obs_log "running pgbench for ${DEMO_SECONDS}s with 4 clients"
+w=$OBS_SRC/demo/workload
+"$OBS_BIN/pgbench" -h "$OBS_HOST" -p "$OBS_PORT" -U postgres -n -c 4 -j 2 -T "$DEMO_SECONDS" -M prepared \
+	-f "$w/lookup_user.sql@4" -f "$w/open_tickets.sql@4" -f "$w/new_ticket.sql@2" \
+	-f "$w/close_ticket.sql@2" -f "$w/recent_events.sql@1" postgres 2>&1 |
+	grep -E '^(number of transactions actually processed|tps|latency average)' || obs_die "pgbench failed"
+
+obs_log "observa's report"
+obs_psql -d postgres -At -c "SELECT * FROM observa.report()" || obs_die "report failed"

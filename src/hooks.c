@@ -1,0 +1,440 @@
+/*-------------------------------------------------------------------------
+ *
+ * hooks.c
+ *		Executor and utility hooks: time each tracked statement, build its
+ *		statement sample (sample.h) when it ends, normally or with an error,
+ *		and hand the sample to every recorder.
+ *
+ * Timing: a statement's duration is the wall time spent inside
+ * ExecutorStart, ExecutorRun and ExecutorFinish (each call timed, so the
+ * time a client spends between fetches of a cursor is not counted), or
+ * inside ProcessUtility for utility statements.
+ *
+ * Per-statement state lives in the statement's es_query_cxt, linked into a
+ * backend-local list.  A memory-context callback unlinks it when the
+ * executor state goes away, so a statement that never reaches ExecutorEnd
+ * (an error, a cursor dropped at abort) cannot leave a dangling entry.
+ *
+ * Errors: ExecutorStart/Run/Finish and ProcessUtility run inside PG_TRY;
+ * PG_CATCH records a failed sample with the time run so far and the
+ * SQLSTATE (cancels and timeouts included), then re-throws.  Each
+ * statement is recorded at most once.
+ *
+ * Nesting: nesting_level counts executor and utility levels as
+ * pg_stat_statements does; observa.track decides which levels are timed.
+ * EXECUTE, PREPARE and DEALLOCATE are not themselves timed (the executed
+ * statement is), and do not add a level.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "tcop/utility.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "observa.h"
+#include "relations.h"
+
+typedef enum ObsTrackLevel
+{
+	OBS_TRACK_NONE,
+	OBS_TRACK_TOP,
+	OBS_TRACK_ALL
+} ObsTrackLevel;
+
+static const struct config_enum_entry track_options[] = {
+	{"none", OBS_TRACK_NONE, false},
+	{"top", OBS_TRACK_TOP, false},
+	{"all", OBS_TRACK_ALL, false},
+	{NULL, 0, false}
+};
+
+static int	obs_track = OBS_TRACK_TOP;
+static bool obs_track_utility = true;
+
+/* current executor/utility nesting depth */
+static int	nesting_level = 0;
+
+/* timing state of one executor statement */
+typedef struct ObsQueryState
+{
+	QueryDesc  *query_desc;
+	struct ObsQueryState *next;
+	instr_time	elapsed;		/* accumulated over Start/Run/Finish */
+	int			level;			/* nesting level at ExecutorStart */
+	bool		linked;			/* still in active_queries */
+	bool		recorded;		/* sample already emitted */
+	MemoryContextCallback cb;
+} ObsQueryState;
+
+static ObsQueryState *active_queries = NULL;
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static void obs_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+							uint64 count, bool execute_once);
+static void obs_ExecutorFinish(QueryDesc *queryDesc);
+static void obs_ExecutorEnd(QueryDesc *queryDesc);
+static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+							   bool readOnlyTree,
+							   ProcessUtilityContext context,
+							   ParamListInfo params,
+							   QueryEnvironment *queryEnv,
+							   DestReceiver *dest, QueryCompletion *qc);
+
+#define obs_enabled(level) \
+	(!IsParallelWorker() && \
+	 (obs_track == OBS_TRACK_ALL || \
+	  (obs_track == OBS_TRACK_TOP && (level) == 0)))
+
+/* utility statements timed as such (the executed statement is timed instead) */
+#define OBS_TIMED_UTILITY(n) \
+	(!IsA(n, ExecuteStmt) && !IsA(n, PrepareStmt) && !IsA(n, DeallocateStmt))
+
+void
+obs_hooks_init(void)
+{
+	DefineCustomEnumVariable("observa.track",
+							 "Selects which statements observa times.",
+							 "top: statements issued by clients; all: also statements nested in functions; none: nothing.",
+							 &obs_track,
+							 OBS_TRACK_TOP,
+							 track_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("observa.track_utility",
+							 "Selects whether observa times utility statements.",
+							 NULL,
+							 &obs_track_utility,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = obs_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = obs_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = obs_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = obs_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = obs_ProcessUtility;
+}
+
+int
+obs_nesting_level(void)
+{
+	return nesting_level;
+}
+
+/* hand a finished sample to every recorder */
+static void
+obs_dispatch(const ObsSample *sample)
+{
+	obs_table_stats_record(sample);
+	obs_statement_stats_record(sample);
+	obs_slow_ring_record(sample);
+	obs_advisor_record(sample);
+	obs_tenant_stats_record(sample);
+}
+
+static void
+unlink_state(ObsQueryState *state)
+{
+	ObsQueryState **p;
+
+	if (!state->linked)
+		return;
+	for (p = &active_queries; *p != NULL; p = &(*p)->next)
+	{
+		if (*p == state)
+		{
+			*p = state->next;
+			break;
+		}
+	}
+	state->linked = false;
+}
+
+/* memory-context callback: the executor state is going away */
+static void
+state_reset_callback(void *arg)
+{
+	unlink_state((ObsQueryState *) arg);
+}
+
+static ObsQueryState *
+find_state(QueryDesc *queryDesc)
+{
+	ObsQueryState *s;
+
+	for (s = active_queries; s != NULL; s = s->next)
+	{
+		if (s->query_desc == queryDesc)
+			return s;
+	}
+	return NULL;
+}
+
+/* add the time since 'start' to the statement's elapsed time */
+static inline void
+accumulate(ObsQueryState *state, instr_time start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	INSTR_TIME_ADD(state->elapsed, now);
+}
+
+/* build and dispatch the sample of an executor statement */
+static void
+record_query(ObsQueryState *state, QueryDesc *queryDesc, bool failed)
+{
+	ObsSample	sample;
+
+	if (state->recorded)
+		return;
+	state->recorded = true;
+
+	memset(&sample, 0, sizeof(sample));
+	sample.dbid = MyDatabaseId;
+	sample.userid = GetUserId();
+	sample.nesting_level = state->level;
+	sample.toplevel = (state->level == 0);
+	obs_sample_from_plan(&sample, queryDesc);
+	sample.duration_ms = INSTR_TIME_GET_MILLISEC(state->elapsed);
+	sample.rows = queryDesc->estate ? queryDesc->estate->es_processed : 0;
+	sample.failed = failed;
+	sample.sqlerrcode = failed ? geterrcode() : 0;
+	sample.query_desc = queryDesc;
+	sample.pstmt = queryDesc->plannedstmt;
+	sample.source_text = queryDesc->sourceText;
+	sample.stmt_location = queryDesc->plannedstmt->stmt_location;
+	sample.stmt_len = queryDesc->plannedstmt->stmt_len;
+	sample.params = queryDesc->params;
+
+	obs_dispatch(&sample);
+}
+
+static void
+obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	instr_time	start;
+	ObsQueryState *state;
+	MemoryContext oldcxt;
+
+	if (!obs_enabled(nesting_level) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	{
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+		return;
+	}
+
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+	}
+	PG_CATCH();
+	{
+		ObsQueryState failed_state;
+
+		memset(&failed_state, 0, sizeof(failed_state));
+		failed_state.level = nesting_level;
+		accumulate(&failed_state, start);
+		record_query(&failed_state, queryDesc, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	oldcxt = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+	state = palloc0(sizeof(ObsQueryState));
+	MemoryContextSwitchTo(oldcxt);
+	state->query_desc = queryDesc;
+	state->level = nesting_level;
+	state->cb.func = state_reset_callback;
+	state->cb.arg = state;
+	MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt,
+									   &state->cb);
+	state->next = active_queries;
+	active_queries = state;
+	state->linked = true;
+	accumulate(state, start);
+}
+
+static void
+obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				bool execute_once)
+{
+	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
+	instr_time	start;
+
+	if (state)
+		INSTR_TIME_SET_CURRENT(start);
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(OBS_EXECUTOR_RUN_ARGS(queryDesc, direction, count,
+												   execute_once));
+		else
+			standard_ExecutorRun(OBS_EXECUTOR_RUN_ARGS(queryDesc, direction,
+													   count, execute_once));
+	}
+	PG_CATCH();
+	{
+		nesting_level--;
+		if (state)
+		{
+			accumulate(state, start);
+			record_query(state, queryDesc, true);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	nesting_level--;
+	if (state)
+		accumulate(state, start);
+}
+
+static void
+obs_ExecutorFinish(QueryDesc *queryDesc)
+{
+	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
+	instr_time	start;
+
+	if (state)
+		INSTR_TIME_SET_CURRENT(start);
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_CATCH();
+	{
+		nesting_level--;
+		if (state)
+		{
+			accumulate(state, start);
+			record_query(state, queryDesc, true);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	nesting_level--;
+	if (state)
+		accumulate(state, start);
+}
+
+static void
+obs_ExecutorEnd(QueryDesc *queryDesc)
+{
+	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
+
+	if (state)
+	{
+		unlink_state(state);
+		record_query(state, queryDesc, false);
+	}
+
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* the sample of a utility statement; relations resolved beforehand */
+static void
+record_utility(ObsSample *sample, instr_time start, QueryCompletion *qc,
+			   bool failed)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	sample->duration_ms = INSTR_TIME_GET_MILLISEC(now);
+	sample->rows = (!failed && qc) ? qc->nprocessed : 0;
+	sample->failed = failed;
+	sample->sqlerrcode = failed ? geterrcode() : 0;
+	obs_dispatch(sample);
+}
+
+static void
+obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	ObsSample	sample;
+	instr_time	start;
+
+	if (!obs_track_utility || !obs_enabled(nesting_level) ||
+		!OBS_TIMED_UTILITY(parsetree))
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+		return;
+	}
+
+	memset(&sample, 0, sizeof(sample));
+	sample.dbid = MyDatabaseId;
+	sample.userid = GetUserId();
+	sample.nesting_level = nesting_level;
+	sample.toplevel = (nesting_level == 0);
+	obs_sample_from_utility(&sample, pstmt);
+	sample.pstmt = pstmt;
+	sample.source_text = queryString;
+	sample.stmt_location = pstmt->stmt_location;
+	sample.stmt_len = pstmt->stmt_len;
+	sample.params = params;
+
+	INSTR_TIME_SET_CURRENT(start);
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		nesting_level--;
+		record_utility(&sample, start, qc, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	nesting_level--;
+	record_utility(&sample, start, qc, false);
+}

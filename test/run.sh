@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test/run.sh: observa's one test command (make test).  As root on Debian 12:
+# installs missing packages, builds observa with -Werror into a private copy
+# of PostgreSQL, starts a throwaway cluster with observa preloaded, runs the
+# pg_regress, isolation, pgTAP and TAP suites, tears everything down even on
+# failure, and ends with one line "N passed, N failed".
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/test/lib.sh"
+
+obs_install_packages
+obs_workdir test
+trap obs_cleanup EXIT
+obs_stage "$here"
+cd "$OBS_SRC"
+
+# settings every suite's main cluster shares
+conf=$(cat "$OBS_SRC/test/cluster.conf")
+obs_cluster_start main "$conf"
+obs_log "cluster on port $OBS_PORT with: $(echo $conf | tr '\n' ' ')"
+
+pass=0
+fail=0
+count() { pass=$((pass + $1)); fail=$((fail + $2)); }
+pgxs=$(dirname "$(dirname "$(dirname "$("$OBS_PGCONFIG" --pgxs)")")")
+
+# count "ok N" / "not ok N" lines of verbose TAP output; a failed run that
+# printed no failure still counts as one
+tap_count() {
+	local out=$1 rc=$2 ok nok
+	ok=$(grep -cE '^[[:space:]]*ok [0-9]' "$out")
+	nok=$(grep -cE '^[[:space:]]*not ok [0-9]' "$out")
+	if [ "$rc" != 0 ] && [ "$nok" = 0 ]; then
+		nok=$(grep -c 'Dubious' "$out")
+		[ "$nok" = 0 ] && nok=1
+	fi
+	count "$ok" "$nok"
+}
+
+# 1. pg_regress
+tests=$(cd test/sql && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
+if [ -n "$tests" ]; then
+	obs_log "pg_regress: $(echo $tests)"
+	obs_as_pg "$pgxs/src/test/regress/pg_regress" --inputdir=test --bindir="$OBS_BIN" \
+		--host="$OBS_HOST" --port="$OBS_PORT" --dbname=contrib_regression \
+		$tests >"$OBS_W/regress.out" 2>&1
+	rc=$?
+	cat "$OBS_W/regress.out"
+	n=$(grep -cE '^(not ok|ok) |^test |^     [a-z_0-9]+ +\.\.\.' "$OBS_W/regress.out")
+	nf=$(grep -cE '\.\.\. FAILED|^not ok' "$OBS_W/regress.out")
+	[ "$rc" != 0 ] && [ "$nf" = 0 ] && nf=1 && n=$((n + 1))
+	count $((n - nf)) "$nf"
+	[ -f regression.diffs ] && [ "$nf" != 0 ] && cat regression.diffs
+fi
+
+# 2. isolation
+specs=$(cd test/specs 2>/dev/null && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+if [ -n "$specs" ]; then
+	obs_log "isolation: $(echo $specs)"
+	obs_as_pg "$pgxs/src/test/isolation/pg_isolation_regress" --inputdir=test --outputdir=output_iso \
+		--bindir="$OBS_BIN" --host="$OBS_HOST" --port="$OBS_PORT" \
+		--dbname=isolation_regression --load-extension=observa \
+		$specs >"$OBS_W/iso.out" 2>&1
+	rc=$?
+	cat "$OBS_W/iso.out"
+	n=$(grep -cE '^(not ok|ok) |^test |^     [a-z_0-9]+ +\.\.\.' "$OBS_W/iso.out")
+	nf=$(grep -cE '\.\.\. FAILED|^not ok' "$OBS_W/iso.out")
+	[ "$rc" != 0 ] && [ "$nf" = 0 ] && nf=1 && n=$((n + 1))
+	count $((n - nf)) "$nf"
+	[ -f output_iso/regression.diffs ] && [ "$nf" != 0 ] && cat output_iso/regression.diffs
+fi
+
+# 3. pgTAP
+if ls test/pgtap/*.sql >/dev/null 2>&1; then
+	obs_log "pgTAP: $(cd test/pgtap && echo *.sql)"
+	obs_psql -d postgres -c "CREATE DATABASE observa_tap" >/dev/null
+	obs_as_pg env PGHOST="$OBS_HOST" PGPORT="$OBS_PORT" PGUSER=postgres \
+		pg_prove -v -d observa_tap test/pgtap/*.sql >"$OBS_W/pgtap.out" 2>&1
+	rc=$?
+	cat "$OBS_W/pgtap.out"
+	tap_count "$OBS_W/pgtap.out" $rc
+fi
+
+# 4. TAP (PostgreSQL::Test::Cluster); these start their own clusters
+if ls test/t/*.pl >/dev/null 2>&1; then
+	obs_log "TAP: $(cd test/t && echo *.pl)"
+	mkdir -p tmp_check && chown postgres: tmp_check
+	obs_as_pg env PATH="$OBS_BIN:$PATH" TESTDIR="$OBS_SRC" PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
+		OBSERVA_SRC="$OBS_SRC" PGPORT="$(obs_free_port)" \
+		prove -v -I "$pgxs/src/test/perl" test/t/*.pl >"$OBS_W/tap.out" 2>&1
+	rc=$?
+	cat "$OBS_W/tap.out"
+	tap_count "$OBS_W/tap.out" $rc
+	[ "$rc" != 0 ] && tail -n 60 tmp_check/log/*.log 2>/dev/null
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
