@@ -148,6 +148,7 @@ obs_dispatch(const ObsSample *sample)
 {
 	obs_table_stats_record(sample);
 	obs_statement_stats_record(sample);
+	obs_query_text_record(sample);
 	obs_slow_ring_record(sample);
 	obs_advisor_record(sample);
 	obs_tenant_stats_record(sample);

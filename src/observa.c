@@ -55,6 +55,7 @@ _PG_init(void)
 	obs_hooks_init();
 	obs_table_stats_init();
 	obs_statement_stats_init();
+	obs_query_text_init();
 	obs_slow_ring_init();
 	obs_advisor_init();
 	obs_tenant_stats_init();
@@ -77,6 +78,7 @@ obs_shmem_size(void)
 
 	size = add_size(size, obs_table_stats_shmem_size());
 	size = add_size(size, obs_statement_stats_shmem_size());
+	size = add_size(size, obs_query_text_shmem_size());
 	size = add_size(size, obs_slow_ring_shmem_size());
 	size = add_size(size, obs_advisor_shmem_size());
 	size = add_size(size, obs_tenant_stats_shmem_size());
@@ -102,6 +104,7 @@ obs_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	obs_table_stats_shmem_startup();
 	obs_statement_stats_shmem_startup();
+	obs_query_text_shmem_startup();
 	obs_slow_ring_shmem_startup();
 	obs_advisor_shmem_startup();
 	obs_tenant_stats_shmem_startup();
@@ -175,6 +178,7 @@ observa_info(PG_FUNCTION_ARGS)
 
 	obs_table_stats_info(&sink);
 	obs_statement_stats_info(&sink);
+	obs_query_text_info(&sink);
 	obs_slow_ring_info(&sink);
 	obs_advisor_info(&sink);
 	obs_tenant_stats_info(&sink);

@@ -71,6 +71,7 @@ extern int	obs_nesting_level(void);
 
 OBS_DECLARE_ROOM(table_stats);
 OBS_DECLARE_ROOM(statement_stats);
+OBS_DECLARE_ROOM(query_text);
 OBS_DECLARE_ROOM(slow_ring);
 OBS_DECLARE_ROOM(advisor);
 OBS_DECLARE_ROOM(tenant_stats);

@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * query_text.h
+ *		Normalized statement texts (constants replaced by $n, as
+ *		pg_stat_statements shows them), kept in bounded storage keyed by
+ *		(database, queryid).  See query_text.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OBSERVA_QUERY_TEXT_H
+#define OBSERVA_QUERY_TEXT_H
+
+#include "postgres.h"
+
+/*
+ * The normalized text of (dbid, queryid), palloc'd in the current memory
+ * context, or NULL when none is stored (never seen, or reclaimed).
+ * *truncated says whether it was cut at observa.max_query_text.
+ */
+extern char *obs_query_text_get(Oid dbid, uint64 queryid, bool *truncated);
+
+/*
+ * The statement store no longer has any entry for (dbid, queryid): its
+ * text may be reclaimed.
+ */
+extern void obs_query_text_release(Oid dbid, uint64 queryid);
+
+/* forget every text (observa.reset()) */
+extern void obs_query_text_reset(void);
+
+#endif							/* OBSERVA_QUERY_TEXT_H */
