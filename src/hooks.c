@@ -249,6 +249,10 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		return;
 	}
 
+	/* rooms that need instrumentation ask for it now */
+	obs_slow_ring_executor_start(queryDesc, eflags);
+	obs_advisor_executor_start(queryDesc, eflags);
+
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{

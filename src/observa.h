@@ -69,6 +69,14 @@ extern int	obs_nesting_level(void);
 	extern void obs_##room##_record(const ObsSample *sample); \
 	extern void obs_##room##_info(ObsInfoSink *sink)
 
+/*
+ * Called by the ExecutorStart hook, before the executor starts, for
+ * tracked statements only: a room may ask for instrumentation here
+ * (queryDesc->instrument_options) for the statements it will inspect.
+ */
+extern void obs_slow_ring_executor_start(QueryDesc *queryDesc, int eflags);
+extern void obs_advisor_executor_start(QueryDesc *queryDesc, int eflags);
+
 OBS_DECLARE_ROOM(table_stats);
 OBS_DECLARE_ROOM(statement_stats);
 OBS_DECLARE_ROOM(query_text);

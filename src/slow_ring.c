@@ -29,6 +29,11 @@ obs_slow_ring_shmem_startup(void)
 }
 
 void
+obs_slow_ring_executor_start(QueryDesc *queryDesc, int eflags)
+{
+}
+
+void
 obs_slow_ring_record(const ObsSample *sample)
 {
 }

@@ -29,6 +29,11 @@ obs_advisor_shmem_startup(void)
 }
 
 void
+obs_advisor_executor_start(QueryDesc *queryDesc, int eflags)
+{
+}
+
+void
 obs_advisor_record(const ObsSample *sample)
 {
 }
