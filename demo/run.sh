@@ -13,7 +13,7 @@ obs_workdir demo
 trap obs_cleanup EXIT
 obs_stage "$here"
 obs_cluster_start demo "shared_preload_libraries = 'observa'
-compute_query_id = on
+compute_query_id = on"
 
 obs_log "loading the multi-tenant schema (500 tenants, ~400k rows, skewed)"
 obs_psql -d postgres -f "$OBS_SRC/demo/schema.sql" >/dev/null || obs_die "schema failed"
