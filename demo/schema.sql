@@ -1,4 +1,5 @@
 -- demo/schema.sql: a small multi-tenant SaaS schema with a skewed tenant
+SET client_min_messages = warning;
 -- distribution (a few big tenants, a long tail of small ones).
 DROP SCHEMA IF EXISTS app CASCADE;
 CREATE SCHEMA app;
