@@ -450,8 +450,9 @@ qt_constant_lengths(JumbleState *jstate, const char *stmt, int stmt_loc)
 /*
  * The normalized form of a statement of len bytes at stmt (offset stmt_loc
  * in the source string): each constant replaced by $n, n counting from
- * the highest external parameter number + 1 in location order.  palloc'd;
- * *outlen gets its length.
+ * the highest external parameter number + 1 in location order; a location
+ * recorded twice is replaced once and numbered once (as pg_stat_statements
+ * 15 does).  palloc'd; *outlen gets its length.
  */
 static char *
 qt_normalize(JumbleState *jstate, const char *stmt, int stmt_loc, int len,
@@ -460,6 +461,7 @@ qt_normalize(JumbleState *jstate, const char *stmt, int stmt_loc, int len,
 	char	   *out;
 	int			o = 0;			/* bytes written to out */
 	int			copied = 0;		/* bytes of stmt consumed */
+	int			n = jstate->highest_extern_param_id;	/* last $n written */
 	int			i;
 
 	qt_constant_lengths(jstate, stmt, stmt_loc);
@@ -476,7 +478,7 @@ qt_normalize(JumbleState *jstate, const char *stmt, int stmt_loc, int len,
 			continue;
 		memcpy(out + o, stmt + copied, at - copied);
 		o += at - copied;
-		o += sprintf(out + o, "$%d", i + 1 + jstate->highest_extern_param_id);
+		o += sprintf(out + o, "$%d", ++n);
 		copied = at + clen;
 	}
 	memcpy(out + o, stmt + copied, len - copied);
