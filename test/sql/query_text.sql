@@ -2,7 +2,9 @@
 -- Normalized statement texts (query_text.c): constants become $n as in
 -- pg_stat_statements, the rest of the statement is kept as written.
 --
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS observa;
+RESET client_min_messages;
 CREATE TABLE qt_t (a int, b text, c date, d float8);
 
 -- qt_qid(statement): the statement's queryid, read from EXPLAIN VERBOSE
