@@ -86,5 +86,30 @@ $node->safe_psql('postgres', 'SELECT 42 AS fresh');
 is($node->safe_psql('postgres', q{SELECT observa.statement_text(qid('SELECT 1 AS fresh'))}),
 	'SELECT $1 AS fresh', 'new texts are stored after evictions');
 
+# concurrency: 4 clients run 40 statement shapes through the 20-slot store,
+# so lookups, inserts and evictions race; the store stays within bounds and
+# keeps serving texts
+my @scripts;
+for my $k (1 .. 40)
+{
+	my $f = $node->basedir . "/shape$k.sql";
+	open(my $fh, '>', $f) or die $!;
+	print $fh 'SELECT ' . join(' + ', map { "$_" } 1 .. $k) . " AS s$k;\n";
+	close $fh;
+	push @scripts, '-f', $f;
+}
+$node->command_ok(
+	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-t', '150', @scripts, '-p', $node->port, '-h', $node->host, 'postgres' ],
+	'pgbench races 40 statement shapes through a store of 20');
+cmp_ok(info('entries'), '<=', 20, 'still within observa.max_query_texts after the race');
+cmp_ok(info('evictions'), '>', 60, 'the race evicted texts');
+my $shape = 'SELECT ' . join(' + ', 1 .. 7) . ' AS s7';
+$node->safe_psql('postgres', $shape);
+is($node->safe_psql('postgres', "SELECT observa.statement_text(qid('$shape'))"),
+	'SELECT ' . join(' + ', map { "\$$_" } 1 .. 7) . ' AS s7', 'texts are still stored and intact');
+my $bytes = info('text_bytes');
+cmp_ok($bytes, '>', 0, "text_bytes accounted ($bytes)");
+cmp_ok($bytes, '<=', 20 * 64, 'text_bytes within entries x max_query_text');
+
 $node->stop;
 done_testing();
