@@ -37,6 +37,10 @@
  * harmless.  This module never calls out of itself while holding its lock,
  * so callers may hold their own locks when they call us.
  *
+ * Persistence: the postmaster saves the texts at a clean shutdown to
+ * pg_stat/observa_query_text.stat (oldest first) and reloads them, then
+ * removes the file, when shared memory is created at the next start.
+ *
  * Cost on the hot path: normalization (palloc, scanner) happens only when
  * a text is missing, outside any lock.  A backend-local cache remembers
  * which keys it recently found stored; while no entry has been removed
@@ -57,7 +61,10 @@
 #include "miscadmin.h"
 #include "parser/analyze.h"
 #include "parser/scanner.h"
+#include "pgstat.h"
 #include "port/atomics.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/acl.h"
@@ -75,6 +82,11 @@
 
 /* share of the entries evicted at once when the store is full */
 #define QT_EVICT_PERCENT 5
+
+/* texts saved at shutdown, reloaded (then removed) at start-up */
+#define QT_DUMP_FILE PGSTAT_STAT_PERMANENT_DIRECTORY "/observa_query_text.stat"
+#define QT_DUMP_MAGIC 0x4F425154	/* "OBQT" */
+#define QT_DUMP_FORMAT 1
 
 /* backend-local cache of keys found stored (power of two) */
 #define QT_LOCAL_SLOTS 256
@@ -111,6 +123,9 @@ typedef struct QtShared
 	int64		ntruncated;		/* stored texts that are truncated */
 	int64		text_bytes;		/* bytes of all stored texts */
 	int64		resets;
+	bool		writing;		/* inside an exclusive section: a process that
+								 * dies here may leave the table inconsistent,
+								 * so the shutdown save is skipped */
 } QtShared;
 
 typedef struct QtLocalSeen
@@ -129,6 +144,11 @@ static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 
 static void qt_post_parse_analyze(ParseState *pstate, Query *query,
 								  JumbleState *jstate);
+static void qt_insert_locked(const QtKey *key, const char *text, int len,
+							 bool truncated);
+static int	qt_cmp_stamp(const void *a, const void *b);
+static void qt_load(void);
+static void qt_shmem_exit(int code, Datum arg);
 
 static Size
 qt_entry_size(void)
@@ -200,6 +220,164 @@ obs_query_text_shmem_startup(void)
 							qt_capacity, qt_capacity,
 							&info,
 							HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+
+	/* the postmaster (or a single-user backend) saves texts at shutdown */
+	if (!IsUnderPostmaster)
+		on_shmem_exit(qt_shmem_exit, (Datum) 0);
+	if (!found)
+		qt_load();
+}
+
+/* fread exactly n bytes */
+static bool
+qt_read(FILE *file, void *buf, size_t n)
+{
+	return fread(buf, 1, n, file) == n;
+}
+
+/*
+ * Reload the texts saved by the last clean shutdown, oldest first, then
+ * remove the file (after a crash nothing stale is reloaded).  Runs in the
+ * postmaster at start-up, alone: no lock needed.  A text longer than the
+ * current observa.max_query_text is dropped (the postmaster cannot cut it
+ * on a character boundary: it does not know the database's encoding).
+ * Problems are logged, never fatal.
+ */
+static void
+qt_load(void)
+{
+	FILE	   *file;
+	uint32		header[2];
+	int32		count;
+	char	   *buf;
+	int			i;
+	int			dropped = 0;
+
+	file = AllocateFile(QT_DUMP_FILE, PG_BINARY_R);
+	if (file == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("observa could not read file \"%s\": %m", QT_DUMP_FILE)));
+		return;
+	}
+
+	buf = palloc(qt_max_text + 1);
+	if (!qt_read(file, header, sizeof(header)) || !qt_read(file, &count, sizeof(count)) ||
+		header[0] != QT_DUMP_MAGIC || header[1] != QT_DUMP_FORMAT || count < 0)
+	{
+		ereport(LOG,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("observa ignored file \"%s\": not a statement text file of format %d",
+						QT_DUMP_FILE, QT_DUMP_FORMAT)));
+		count = 0;
+	}
+
+	for (i = 0; i < count; i++)
+	{
+		QtKey		key;
+		int32		len;
+		bool		truncated;
+
+		memset(&key, 0, sizeof(key));
+		if (!qt_read(file, &key.dbid, sizeof(key.dbid)) ||
+			!qt_read(file, &key.queryid, sizeof(key.queryid)) ||
+			!qt_read(file, &len, sizeof(len)) ||
+			!qt_read(file, &truncated, sizeof(truncated)) ||
+			len < 0 || len > INT_MAX / 2)
+			break;
+		if (len + (truncated ? QT_MARKER_LEN : 0) > qt_max_text)
+		{
+			if (fseeko(file, len, SEEK_CUR) != 0)
+				break;
+			dropped++;
+			continue;
+		}
+		if (!qt_read(file, buf, len))
+			break;
+		qt_insert_locked(&key, buf, len, truncated);
+	}
+	if (i < count)
+		ereport(LOG,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("observa read only %d of %d statement texts from \"%s\"",
+						i, count, QT_DUMP_FILE)));
+	if (dropped > 0)
+		ereport(LOG,
+				(errmsg("observa dropped %d saved statement texts longer than observa.max_query_text",
+						dropped)));
+
+	pfree(buf);
+	FreeFile(file);
+	unlink(QT_DUMP_FILE);
+}
+
+/*
+ * on_shmem_exit callback of the postmaster: save every text, oldest first,
+ * to a temporary file renamed into place.  Not after a crash (code != 0).
+ */
+static void
+qt_shmem_exit(int code, Datum arg)
+{
+	FILE	   *file;
+	HASH_SEQ_STATUS status;
+	QtEntry   **entries;
+	QtEntry    *entry;
+	uint32		header[2] = {QT_DUMP_MAGIC, QT_DUMP_FORMAT};
+	int32		count = 0;
+	int			i;
+
+	if (code != 0 || qt_shared == NULL || qt_hash == NULL)
+		return;
+	if (qt_shared->writing)
+	{
+		ereport(LOG,
+				(errmsg("observa did not save statement texts: a process stopped while changing them")));
+		return;
+	}
+
+	entries = palloc(Max(1, hash_get_num_entries(qt_hash)) * sizeof(QtEntry *));
+	hash_seq_init(&status, qt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entries[count++] = entry;
+	qsort(entries, count, sizeof(QtEntry *), qt_cmp_stamp);
+
+	file = AllocateFile(QT_DUMP_FILE ".tmp", PG_BINARY_W);
+	if (file == NULL)
+		goto error;
+	if (fwrite(header, sizeof(header), 1, file) != 1 ||
+		fwrite(&count, sizeof(count), 1, file) != 1)
+		goto error;
+	for (i = 0; i < count; i++)
+	{
+		/* saved without the marker: reloading appends it again */
+		int32		len = entries[i]->len -
+			(entries[i]->truncated ? QT_MARKER_LEN : 0);
+
+		if (fwrite(&entries[i]->key.dbid, sizeof(Oid), 1, file) != 1 ||
+			fwrite(&entries[i]->key.queryid, sizeof(uint64), 1, file) != 1 ||
+			fwrite(&len, sizeof(len), 1, file) != 1 ||
+			fwrite(&entries[i]->truncated, sizeof(bool), 1, file) != 1 ||
+			(len > 0 && fwrite(entries[i]->text, len, 1, file) != 1))
+			goto error;
+	}
+	if (FreeFile(file) != 0)
+	{
+		file = NULL;
+		goto error;
+	}
+	pfree(entries);
+	(void) durable_rename(QT_DUMP_FILE ".tmp", QT_DUMP_FILE, LOG);
+	return;
+
+error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("observa could not write file \"%s\": %m", QT_DUMP_FILE ".tmp")));
+	if (file)
+		FreeFile(file);
+	unlink(QT_DUMP_FILE ".tmp");
 }
 
 static inline void
@@ -208,6 +386,21 @@ qt_make_key(QtKey *key, Oid dbid, uint64 queryid)
 	key->dbid = dbid;
 	key->pad = 0;
 	key->queryid = queryid;
+}
+
+/* enter / leave a section that changes the table */
+static void
+qt_lock_exclusive(void)
+{
+	LWLockAcquire(&qt_shared->lock, LW_EXCLUSIVE);
+	qt_shared->writing = true;
+}
+
+static void
+qt_unlock_exclusive(void)
+{
+	qt_shared->writing = false;
+	LWLockRelease(&qt_shared->lock);
 }
 
 static inline QtLocalSeen *
@@ -336,10 +529,11 @@ qt_evict(void)
 /*
  * Store text (len bytes, not necessarily NUL-terminated) for key unless a
  * text is stored already; cuts it at qt_max_text with the marker.
- * 'truncated' says the caller's text was cut already.
+ * 'truncated' says the caller's text was cut already.  The caller holds
+ * the lock exclusively (or is the only process: start-up).
  */
 static void
-qt_insert(const QtKey *key, const char *text, int len, bool truncated)
+qt_insert_locked(const QtKey *key, const char *text, int len, bool truncated)
 {
 	QtEntry    *entry;
 	bool		found;
@@ -353,39 +547,45 @@ qt_insert(const QtKey *key, const char *text, int len, bool truncated)
 		truncated = true;
 	}
 
-	LWLockAcquire(&qt_shared->lock, LW_EXCLUSIVE);
 	entry = hash_search(qt_hash, key, HASH_FIND, NULL);
-	if (entry == NULL)
-	{
-		if (hash_get_num_entries(qt_hash) >= qt_capacity)
-			qt_evict();
-		entry = hash_search(qt_hash, key, HASH_ENTER_NULL, &found);
-		if (entry != NULL)
-		{
-			clock = pg_atomic_add_fetch_u64(&qt_shared->clock, 1);
-			pg_atomic_init_u64(&entry->stamp, clock);
-			memcpy(entry->text, text, len);
-			if (truncated)
-			{
-				memcpy(entry->text + len, QT_TRUNCATION_MARKER, QT_MARKER_LEN);
-				len += QT_MARKER_LEN;
-				qt_shared->truncations++;
-				qt_shared->ntruncated++;
-			}
-			entry->text[len] = '\0';
-			entry->len = len;
-			entry->truncated = truncated;
-			qt_shared->text_bytes += len;
-			qt_local_remember(key, clock);
-		}
-	}
-	else
+	if (entry != NULL)
 	{
 		clock = pg_atomic_read_u64(&qt_shared->clock);
 		qt_touch(entry, clock);
 		qt_local_remember(key, clock);
+		return;
 	}
-	LWLockRelease(&qt_shared->lock);
+
+	if (hash_get_num_entries(qt_hash) >= qt_capacity)
+		qt_evict();
+	entry = hash_search(qt_hash, key, HASH_ENTER_NULL, &found);
+	if (entry == NULL)
+		return;					/* cannot happen: eviction made room */
+
+	clock = pg_atomic_add_fetch_u64(&qt_shared->clock, 1);
+	pg_atomic_init_u64(&entry->stamp, clock);
+	memcpy(entry->text, text, len);
+	if (truncated)
+	{
+		memcpy(entry->text + len, QT_TRUNCATION_MARKER, QT_MARKER_LEN);
+		len += QT_MARKER_LEN;
+		qt_shared->truncations++;
+		qt_shared->ntruncated++;
+	}
+	entry->text[len] = '\0';
+	entry->len = len;
+	entry->truncated = truncated;
+	qt_shared->text_bytes += len;
+	qt_local_remember(key, clock);
+}
+
+/* qt_insert_locked() taking the lock */
+static void
+qt_insert(const QtKey *key, const char *text, int len, bool truncated)
+{
+	qt_lock_exclusive();
+	qt_insert_locked(key, text, len, truncated);
+	qt_unlock_exclusive();
 }
 
 static int
@@ -646,7 +846,7 @@ obs_query_text_release(Oid dbid, uint64 queryid)
 	if (qt_shared == NULL)
 		return;
 	qt_make_key(&key, dbid, queryid);
-	LWLockAcquire(&qt_shared->lock, LW_EXCLUSIVE);
+	qt_lock_exclusive();
 	entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
 	if (entry != NULL)
 	{
@@ -654,7 +854,7 @@ obs_query_text_release(Oid dbid, uint64 queryid)
 		hash_search(qt_hash, &key, HASH_REMOVE, NULL);
 		pg_atomic_fetch_add_u32(&qt_shared->generation, 1);
 	}
-	LWLockRelease(&qt_shared->lock);
+	qt_unlock_exclusive();
 }
 
 void
@@ -665,7 +865,7 @@ obs_query_text_reset(void)
 
 	if (qt_shared == NULL)
 		return;
-	LWLockAcquire(&qt_shared->lock, LW_EXCLUSIVE);
+	qt_lock_exclusive();
 	hash_seq_init(&status, qt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		hash_search(qt_hash, &entry->key, HASH_REMOVE, NULL);
@@ -675,7 +875,7 @@ obs_query_text_reset(void)
 	qt_shared->text_bytes = 0;
 	qt_shared->resets++;
 	pg_atomic_fetch_add_u32(&qt_shared->generation, 1);
-	LWLockRelease(&qt_shared->lock);
+	qt_unlock_exclusive();
 }
 
 /*

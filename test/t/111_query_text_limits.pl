@@ -15,6 +15,7 @@ shared_preload_libraries = 'observa'
 compute_query_id = on
 observa.max_query_text = 64
 observa.max_query_texts = 20
+restart_after_crash = on
 });
 $node->start;
 $node->safe_psql('postgres', <<'SQL');
@@ -110,6 +111,26 @@ is($node->safe_psql('postgres', "SELECT observa.statement_text(qid('$shape'))"),
 my $bytes = info('text_bytes');
 cmp_ok($bytes, '>', 0, "text_bytes accounted ($bytes)");
 cmp_ok($bytes, '<=', 20 * 64, 'text_bytes within entries x max_query_text');
+
+# persistence: a restart keeps the texts (truncation flag included); a
+# backend crash, which resets shared memory, brings back nothing stale
+$node->safe_psql('postgres', $long);
+my $entries = info('entries');
+my $ntrunc = info('truncated');
+$node->restart;
+is($node->safe_psql('postgres', "SELECT observa.statement_text(qid('$shape'))"),
+	'SELECT ' . join(' + ', map { "\$$_" } 1 .. 7) . ' AS s7', 'a text survives a clean restart');
+is(info('entries'), $entries, 'every text survives a clean restart');
+is($node->safe_psql('postgres', "SELECT observa.statement_text(qid('$long'))"),
+	'SELECT $1 AS a_rather_long_column_alias, $2 AS another_long_c...',
+	'a truncated text comes back with one marker');
+is(info('truncated'), $ntrunc, "truncated texts are still counted as such ($ntrunc)");
+# the backend kills itself: the postmaster resets shared memory
+$node->psql('postgres', q{COPY (SELECT 1) TO PROGRAM 'kill -9 $PPID'});
+$node->poll_query_until('postgres', 'SELECT 1', '1') or die 'no restart after the crash';
+is($node->safe_psql('postgres', "SELECT observa.statement_text(qid('$shape')) IS NULL"),
+	't', 'after a crash no saved texts are reloaded');
+cmp_ok(info('entries'), '<', 5, 'the store starts empty after a crash');
 
 $node->stop;
 done_testing();
