@@ -37,9 +37,12 @@
  * harmless.  This module never calls out of itself while holding its lock,
  * so callers may hold their own locks when they call us.
  *
- * Persistence: the postmaster saves the texts at a clean shutdown to
- * pg_stat/observa_query_text.stat (oldest first) and reloads them, then
- * removes the file, when shared memory is created at the next start.
+ * Persistence: when the postmaster exits normally it saves the texts to
+ * pg_stat/observa_query_text.stat (oldest first); they are reloaded, and
+ * the file removed, when shared memory is next created.  Nothing is saved
+ * after a crash (shared memory reset), nor when a process died inside an
+ * exclusive section (QtShared.writing still set: the table may be
+ * inconsistent).
  *
  * Cost on the hot path: normalization (palloc, scanner) happens only when
  * a text is missing, outside any lock.  A backend-local cache remembers
@@ -122,7 +125,7 @@ typedef struct QtShared
 	int64		truncations;	/* texts stored truncated since start/reset */
 	int64		ntruncated;		/* stored texts that are truncated */
 	int64		text_bytes;		/* bytes of all stored texts */
-	int64		resets;
+	int64		resets;			/* obs_query_text_reset() calls since start */
 	bool		writing;		/* inside an exclusive section: a process that
 								 * dies here may leave the table inconsistent,
 								 * so the shutdown save is skipped */
@@ -761,6 +764,7 @@ obs_query_text_info(ObsInfoSink *sink)
 	int64		truncations;
 	int64		ntruncated;
 	int64		bytes;
+	int64		resets;
 
 	if (qt_shared == NULL)
 		return;
@@ -770,6 +774,7 @@ obs_query_text_info(ObsInfoSink *sink)
 	truncations = qt_shared->truncations;
 	ntruncated = qt_shared->ntruncated;
 	bytes = qt_shared->text_bytes;
+	resets = qt_shared->resets;
 	LWLockRelease(&qt_shared->lock);
 
 	obs_info_add_int(sink, "query_text", "entries", entries,
@@ -786,6 +791,8 @@ obs_query_text_info(ObsInfoSink *sink)
 					 "texts truncated when stored since start or reset");
 	obs_info_add_int(sink, "query_text", "text_bytes", bytes,
 					 "bytes of the stored texts");
+	obs_info_add_int(sink, "query_text", "resets", resets,
+					 "times every text was forgotten (observa.reset()) since start");
 	obs_info_add_int(sink, "query_text", "shared_memory_bytes",
 					 (int64) obs_query_text_shmem_size(),
 					 "shared memory of the text store");
