@@ -523,6 +523,13 @@ gather_plan(const ObsSample *sample, SlowParts *parts)
 	ExplainPrintPlan(es, qd);
 	ExplainEndOutput(es);
 
+	/* JSON: make the output one object, as auto_explain does */
+	if (es->format == EXPLAIN_FORMAT_JSON && es->str->len > 2)
+	{
+		es->str->data[0] = '{';
+		es->str->data[es->str->len - 1] = '}';
+	}
+
 	len = es->str->len;
 	while (len > 0 && es->str->data[len - 1] == '\n')
 		len--;

@@ -24,6 +24,7 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "common/string.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -76,19 +77,32 @@ list_tickets(const SlowRing *r, uint64 *tickets)
 	return n;
 }
 
-/* a text datum from bytes in 'encoding', with "..." when truncated */
+/*
+ * A text datum from bytes captured in 'encoding', with "..." when
+ * truncated.  Text captured in a database of another encoding is
+ * converted when it is plain ASCII; otherwise its non-ASCII bytes are
+ * shown as '?', so that reading the ring never fails on a conversion.
+ */
 static Datum
 text_from(const char *s, uint32 len, int encoding, bool truncated)
 {
 	char	   *copy = palloc(len + 4);
-	char	   *conv;
 
 	memcpy(copy, s, len);
 	copy[len] = '\0';
-	conv = pg_any_to_server(copy, (int) len, encoding);
-	if (!truncated)
-		return CStringGetTextDatum(conv);
-	return CStringGetTextDatum(psprintf("%s...", conv));
+	if (encoding != GetDatabaseEncoding() && !pg_is_ascii(copy))
+	{
+		uint32		i;
+
+		for (i = 0; i < len; i++)
+		{
+			if (IS_HIGHBIT_SET(copy[i]))
+				copy[i] = '?';
+		}
+	}
+	if (truncated)
+		strcat(copy, "...");
+	return CStringGetTextDatum(copy);
 }
 
 /* relation names, schema-qualified; the OID when the relation is gone */
