@@ -20,7 +20,7 @@ SET observa.slow_query_threshold = -2;
 
 -- just under and just over the threshold
 SET observa.slow_query_threshold = '100ms';
-SELECT pg_sleep(0.07) AS under_marker;
+SELECT pg_sleep(0.06) AS under_marker;
 SELECT pg_sleep(0.1) AS over_marker;
 SELECT query, duration_ms >= 100 AS over_threshold, operation, toplevel,
        rows, params IS NULL AS no_params, plan IS NULL AS no_plan,
