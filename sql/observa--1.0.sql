@@ -55,6 +55,56 @@ GRANT EXECUTE ON FUNCTION @extschema@.statement_text(bigint) TO pg_read_all_stat
 
 -- ==== slow-query rings ====
 
+-- Slow statements kept in a shared-memory ring (docs/slow_queries.md).
+CREATE FUNCTION @extschema@.slow_queries(
+    lim integer,
+    OUT seq bigint,
+    OUT ts timestamptz,
+    OUT duration_ms double precision,
+    OUT dbid oid,
+    OUT datname text,
+    OUT userid oid,
+    OUT username text,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT pid integer,
+    OUT queryid bigint,
+    OUT toplevel boolean,
+    OUT operation text,
+    OUT relids oid[],
+    OUT relations text[],
+    OUT rows bigint,
+    OUT query text,
+    OUT query_truncated boolean,
+    OUT params text,
+    OUT params_truncated boolean,
+    OUT plan text,
+    OUT plan_truncated boolean,
+    OUT error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_slow_queries_1_0'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.slow_queries(integer) IS
+'the newest lim slow statements of the ring, newest first';
+
+CREATE VIEW @extschema@.slow_queries AS
+    SELECT * FROM @extschema@.slow_queries(2147483647);
+
+COMMENT ON VIEW @extschema@.slow_queries IS
+'slow statements kept in the ring, newest first';
+
+CREATE FUNCTION @extschema@.reset_slow_queries()
+RETURNS void
+AS 'MODULE_PATHNAME', 'observa_reset_slow_queries'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.reset_slow_queries() IS
+'forget every entry of the slow-query ring';
+
+REVOKE ALL ON FUNCTION @extschema@.reset_slow_queries() FROM PUBLIC;
+GRANT SELECT ON @extschema@.slow_queries TO PUBLIC;
+
 -- ==== end slow-query rings ====
 
 -- ==== index advisor ====
@@ -94,3 +144,4 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.version() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.info() TO PUBLIC;
 GRANT SELECT ON @extschema@.info TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.slow_queries(integer) TO PUBLIC;
