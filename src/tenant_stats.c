@@ -89,6 +89,7 @@
 #include "histogram.h"
 #include "observa.h"
 #include "tenant_columns.h"
+#include "tenant_stats.h"
 
 /* longest tenant value kept, in bytes, terminator included */
 #define TENANT_KEYLEN			64
@@ -716,7 +717,7 @@ obs_tenant_stats_shmem_startup(void)
 		snprintf(name, sizeof(name), "observa tenant stats %d", p);
 		part_hash[p] = ShmemInitHash(name, tshared->max_tenants,
 									 tshared->max_tenants, &info,
-									 HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+									 HASH_ELEM | HASH_STRINGS | HASH_FIXED_SIZE);
 	}
 }
 
@@ -1846,16 +1847,16 @@ observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
 /*
  * observa.reset_tenant_stats(): forget every database's tenant statistics.
  */
-PG_FUNCTION_INFO_V1(observa_reset_tenant_stats);
-
-Datum
-observa_reset_tenant_stats(PG_FUNCTION_ARGS)
+TimestampTz
+obs_tenant_stats_reset(void)
 {
 	int			p;
 	TimestampTz now = GetCurrentTimestamp();
 
-	obs_require_preload();
+	if (tshared == NULL)
+		return now;
 
+	/* this backend's unflushed statements go too */
 	npending = 0;
 	spill_calls = spill_errors = 0;
 	spill_ms = 0.0;
@@ -1882,7 +1883,16 @@ observa_reset_tenant_stats(PG_FUNCTION_ARGS)
 	tshared->database_takeovers = 0;
 	tshared->reset_at = now;
 	LWLockRelease(&tshared->lock);
-	PG_RETURN_TIMESTAMPTZ(now);
+	return now;
+}
+
+PG_FUNCTION_INFO_V1(observa_reset_tenant_stats);
+
+Datum
+observa_reset_tenant_stats(PG_FUNCTION_ARGS)
+{
+	obs_require_preload();
+	PG_RETURN_TIMESTAMPTZ(obs_tenant_stats_reset());
 }
 
 void
