@@ -1699,70 +1699,56 @@ top_tables_datum(TenantRow *row)
 }
 
 /*
- * observa.tenant_stats() and observa.tenant_stats(since interval).
+ * Number of windows that cover "since" (rounded up); raises a clear error
+ * for NULL, non-positive or too long an interval.
  */
-PG_FUNCTION_INFO_V1(observa_tenant_stats_1_0);
-
-Datum
-observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
+static int
+windows_of_since(FunctionCallInfo fcinfo)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			nwin = 0;
+	Interval   *since;
+	int64		usecs;
+	int64		win = (int64) tshared->window_secs * USECS_PER_SEC;
+	int64		span = win * tshared->nwindows;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("since must not be NULL"),
+				 errhint("Use observa.tenant_stats without an argument for the statistics since the last reset.")));
+	since = PG_GETARG_INTERVAL_P(0);
+	usecs = since->time +
+		((int64) since->day + (int64) since->month * DAYS_PER_MONTH) * USECS_PER_DAY;
+	if (usecs <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("since must be a positive interval")));
+	if (usecs > span)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("since must not exceed the %d s covered by per-tenant windows",
+						(int) (span / USECS_PER_SEC)),
+				 errhint("Per-tenant statistics keep %d windows of %d s; use observa.tenant_stats without an argument for the statistics since the last reset.",
+						 tshared->nwindows, tshared->window_secs)));
+	return (int) ((usecs + win - 1) / win);
+}
+
+/*
+ * Copy every database's rows out of shared memory (shared locks only,
+ * nothing but arithmetic under them); nwin 0 means since reset.
+ */
+static TenantRow *
+collect_rows(int nwin, int *nrows_out)
+{
 	int64		now_epoch;
 	TenantRow  *rows;
 	int			nrows = 0;
-	int			maxrows;
 	ObsHistogram *tmp;
 	int			p;
-	int			i;
-
-	obs_require_preload();
-
-	if (PG_NARGS() >= 1)
-	{
-		Interval   *since;
-		int64		usecs;
-		int64		span;
-
-		if (PG_ARGISNULL(0))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("since must not be NULL"),
-					 errhint("Use observa.tenant_stats without an argument for the statistics since the last reset.")));
-		since = PG_GETARG_INTERVAL_P(0);
-		usecs = since->time +
-			((int64) since->day + (int64) since->month * DAYS_PER_MONTH) * USECS_PER_DAY;
-		span = (int64) tshared->nwindows * tshared->window_secs * USECS_PER_SEC;
-		if (usecs <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("since must be a positive interval")));
-		if (usecs > span)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("since must not exceed the %d s covered by per-tenant windows",
-							(int) (span / USECS_PER_SEC)),
-					 errhint("Per-tenant statistics keep %d windows of %d s; use observa.tenant_stats without an argument for the statistics since the last reset.",
-							 tshared->nwindows, tshared->window_secs)));
-		nwin = (int) ((usecs + (int64) tshared->window_secs * USECS_PER_SEC - 1) /
-					  ((int64) tshared->window_secs * USECS_PER_SEC));
-	}
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != TENANT_STATS_COLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa.tenant_stats returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, TENANT_STATS_COLS),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
-
-	/* this backend's own recent statements first */
-	flush_pending();
 
 	now_epoch = GetCurrentTimestamp() /
 		((int64) tshared->window_secs * USECS_PER_SEC);
-	maxrows = tshared->nparts * (tshared->max_tenants + 2);
-	rows = palloc_extended(sizeof(TenantRow) * maxrows, MCXT_ALLOC_HUGE);
+	rows = palloc_extended(sizeof(TenantRow) * tshared->nparts *
+						   ((Size) tshared->max_tenants + 2), MCXT_ALLOC_HUGE);
 	tmp = palloc(obs_hist_size());
 
 	LWLockAcquire(&tshared->lock, LW_SHARED);
@@ -1790,56 +1776,95 @@ observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
 		LWLockRelease(&part->lock);
 	}
 	LWLockRelease(&tshared->lock);
+	pfree(tmp);
+	*nrows_out = nrows;
+	return rows;
+}
 
+/* emit one result row; dbtotal is the time of all rows of its database */
+static void
+put_row(ReturnSetInfo *rsinfo, TenantRow *r, const char *datname,
+		double dbtotal)
+{
+	Datum		values[TENANT_STATS_COLS];
+	bool		nulls[TENANT_STATS_COLS];
+	int			k;
+
+	memset(nulls, 0, sizeof(nulls));
+	if (datname)
+		values[0] = DirectFunctionCall1(namein, CStringGetDatum(datname));
+	else
+		nulls[0] = true;
+	if (r->kind == 1)
+		nulls[1] = true;
+	else
+		values[1] = CStringGetTextDatum(r->key.name);
+	values[2] = BoolGetDatum(r->kind == 2);
+	values[3] = Int64GetDatum(r->calls);
+	values[4] = Int64GetDatum(r->errors);
+	values[5] = Float8GetDatum(r->total_ms);
+	if (r->calls > 0)
+		values[6] = Float8GetDatum(r->total_ms / r->calls);
+	else
+		nulls[6] = true;
+	for (k = 0; k < 3; k++)
+	{
+		if (isnan(r->q[k]))
+			nulls[7 + k] = true;
+		else
+			values[7 + k] = Float8GetDatum(r->q[k]);
+	}
+	if (dbtotal > 0)
+		values[10] = Float8GetDatum(r->total_ms / dbtotal);
+	else
+		nulls[10] = true;
+	values[11] = top_tables_datum(r);
+	values[12] = Float8GetDatum(r->error_bound_ms);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * observa.tenant_stats() and observa.tenant_stats(since interval): one C
+ * entry point, told apart by the argument count.
+ */
+PG_FUNCTION_INFO_V1(observa_tenant_stats_1_0);
+
+Datum
+observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			nwin;
+	TenantRow  *rows;
+	int			nrows;
+	int			i;
+
+	obs_require_preload();
+	nwin = PG_NARGS() >= 1 ? windows_of_since(fcinfo) : 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != TENANT_STATS_COLS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("observa.tenant_stats returns %d columns, the library expects %d",
+						rsinfo->setDesc->natts, TENANT_STATS_COLS),
+				 errhint("Run ALTER EXTENSION observa UPDATE.")));
+
+	/* this backend's own recent statements first */
+	flush_pending();
+	rows = collect_rows(nwin, &nrows);
+
+	/* rows come grouped by database: total each group, then emit it */
 	for (i = 0; i < nrows;)
 	{
 		Oid			dbid = rows[i].dbid;
-		double		dbtotal = 0.0;
 		char	   *datname = get_database_name(dbid);
+		double		dbtotal = 0.0;
 		int			j;
 
 		for (j = i; j < nrows && rows[j].dbid == dbid; j++)
 			dbtotal += rows[j].total_ms;
 		for (; i < j; i++)
-		{
-			TenantRow  *r = &rows[i];
-			Datum		values[TENANT_STATS_COLS];
-			bool		nulls[TENANT_STATS_COLS];
-			int			k;
-
-			memset(nulls, 0, sizeof(nulls));
-			if (datname)
-				values[0] = DirectFunctionCall1(namein, CStringGetDatum(datname));
-			else
-				nulls[0] = true;
-			if (r->kind == 1)
-				nulls[1] = true;
-			else
-				values[1] = CStringGetTextDatum(r->key.name);
-			values[2] = BoolGetDatum(r->kind == 2);
-			values[3] = Int64GetDatum(r->calls);
-			values[4] = Int64GetDatum(r->errors);
-			values[5] = Float8GetDatum(r->total_ms);
-			if (r->calls > 0)
-				values[6] = Float8GetDatum(r->total_ms / r->calls);
-			else
-				nulls[6] = true;
-			for (k = 0; k < 3; k++)
-			{
-				if (isnan(r->q[k]))
-					nulls[7 + k] = true;
-				else
-					values[7 + k] = Float8GetDatum(r->q[k]);
-			}
-			if (dbtotal > 0)
-				values[10] = Float8GetDatum(r->total_ms / dbtotal);
-			else
-				nulls[10] = true;
-			values[11] = top_tables_datum(r);
-			values[12] = Float8GetDatum(r->error_bound_ms);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
-								 values, nulls);
-		}
+			put_row(rsinfo, &rows[i], datname, dbtotal);
 	}
 	return (Datum) 0;
 }

@@ -53,6 +53,10 @@ SELECT count(*) FROM ten_orders WHERE tenant_id = 9;
 RESET observa.tenant;
 -- a failing statement is counted with its tenant and as an error
 SELECT amount / (amount - amount) FROM ten_orders WHERE tenant_id = 1;
+-- so is a statement cancelled by statement_timeout
+SET statement_timeout = '50ms';
+SELECT pg_sleep(1) FROM ten_orders WHERE tenant_id = 2 LIMIT 1;
+RESET statement_timeout;
 -- a table without a tenant column: NULL tenant
 SELECT count(*) FROM ten_plain WHERE org_id = 7;
 
