@@ -1539,12 +1539,19 @@ obs_tenant_stats_record(const ObsSample *sample)
 	now = GetCurrentStatementStartTimestamp();
 	if (npending >= PENDING_MAX)
 	{
-		/* only the error path can get here with a full buffer */
-		spill_calls++;
+		/*
+		 * Full: only a run of failed statements gets here.  The error path
+		 * must not lock, so it adds to the spill counters (flushed into the
+		 * NULL row); the normal path makes room.
+		 */
 		if (sample->failed)
+		{
+			spill_calls++;
 			spill_errors++;
-		spill_ms += sample->duration_ms;
-		return;
+			spill_ms += sample->duration_ms;
+			return;
+		}
+		flush_pending();
 	}
 
 	ev = &pending[npending];

@@ -91,6 +91,18 @@ SELECT tenant, calls, top_tables FROM observa.tenant_stats
  WHERE datname = current_database() AND tenant IN ('42', '8', '5')
  ORDER BY tenant COLLATE "C";
 
+-- a run of failures longer than the backend-local buffer (32) is still
+-- counted (the overflow under the NULL row), and statements after it are
+-- attributed again
+SELECT observa.reset_tenant_stats() IS NOT NULL AS reset;
+SELECT '/* tenant=failing */ SELECT amount / 0 FROM ten_orders LIMIT 1' FROM generate_series(1, 34) \gexec
+/* tenant=after */ SELECT 1 AS after;
+/* tenant=after */ SELECT 2 AS after;
+SELECT sum(errors) AS errors,
+       sum(calls) FILTER (WHERE tenant = 'after') AS after_calls,
+       sum(calls) FILTER (WHERE tenant = 'failing' OR tenant IS NULL) AS failing_or_null
+  FROM observa.tenant_stats WHERE datname = current_database();
+
 -- reset forgets everything
 SELECT observa.reset_tenant_stats() IS NOT NULL AS reset;
 SELECT count(*) AS tenants_after_reset FROM observa.tenant_stats
