@@ -19,8 +19,11 @@
  * attnum) in a local hash filled from the syscache on first sight and
  * invalidated by a relcache callback.  A statement whose relations all
  * have no tenant column costs one local hash probe per relation: the plan
- * is not walked.  On the error path only the cache is consulted and no
- * output function is called: anything unknown counts under NULL.
+ * is not walked.  Whether an operator is a btree equality, and the output
+ * function of a tenant value of an uncommon type (integers, strings and
+ * uuids are formatted without one), are cached the same way in small
+ * arrays.  On the error path only the caches are consulted and no output
+ * function is called: anything unknown counts under NULL.
  *
  * Storage: shared memory holds observa.max_tenant_databases partitions,
  * each claimed by one database (the least recently used partition is
