@@ -113,6 +113,74 @@ GRANT SELECT ON @extschema@.slow_queries TO PUBLIC;
 
 -- ==== tenant statistics ====
 
+-- Per-tenant statistics (docs/tenant_stats.md).  One C entry point serves
+-- both forms: without an argument since the last reset, with one over the
+-- most recent time windows.
+CREATE FUNCTION @extschema@.tenant_stats(
+    OUT datname name,
+    OUT tenant text,
+    OUT is_other boolean,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT total_time_ms double precision,
+    OUT mean_time_ms double precision,
+    OUT p50_ms double precision,
+    OUT p95_ms double precision,
+    OUT p99_ms double precision,
+    OUT share_of_total_time double precision,
+    OUT top_tables text[],
+    OUT error_bound_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.tenant_stats() IS
+'per-tenant statistics since the last reset';
+
+CREATE FUNCTION @extschema@.tenant_stats(
+    since interval,
+    OUT datname name,
+    OUT tenant text,
+    OUT is_other boolean,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT total_time_ms double precision,
+    OUT mean_time_ms double precision,
+    OUT p50_ms double precision,
+    OUT p95_ms double precision,
+    OUT p99_ms double precision,
+    OUT share_of_total_time double precision,
+    OUT top_tables text[],
+    OUT error_bound_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.tenant_stats(interval) IS
+'per-tenant statistics over the time windows covering the last "since"';
+
+CREATE VIEW @extschema@.tenant_stats AS
+    SELECT * FROM @extschema@.tenant_stats();
+
+COMMENT ON VIEW @extschema@.tenant_stats IS
+'per-tenant calls, errors, time and latency percentiles since the last reset; tenant NULL: statements without a tenant; is_other: tenants evicted from the bounded table';
+
+CREATE FUNCTION @extschema@.reset_tenant_stats()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'observa_reset_tenant_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.reset_tenant_stats() IS
+'forget the per-tenant statistics of every database; returns the reset time';
+
+REVOKE ALL ON FUNCTION @extschema@.tenant_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.tenant_stats(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.reset_tenant_stats() FROM PUBLIC;
+REVOKE ALL ON @extschema@.tenant_stats FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.tenant_stats() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.tenant_stats(interval) TO pg_read_all_stats;
+GRANT SELECT ON @extschema@.tenant_stats TO pg_read_all_stats;
+
 -- ==== end tenant statistics ====
 
 -- ==== reports, snapshots and metrics ====
