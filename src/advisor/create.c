@@ -199,6 +199,8 @@ observa_create_index(PG_FUNCTION_ARGS)
 	char		relkind;
 	bool		valid;
 	char	   *equiv;
+	char	   *nspname;
+	bool		drop_first;
 	int			slotno = -1;
 	AdvCreateSlot *slot;
 	BackgroundWorker worker;
@@ -265,9 +267,26 @@ observa_create_index(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(result);
 	}
 
-	/* queue it */
+	/* queue it, unless it is queued already */
+	nspname = get_namespace_name(nsp);
+	drop_first = OidIsValid(index_by_name(nsp, stmt->idxname, &valid)) && !valid;
 	adv_lock_attach();
 	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < ADV_CREATE_SLOTS; i++)
+	{
+		AdvCreateSlot *s = &adv_shared->slots[i];
+
+		if ((s->state == ADV_SLOT_QUEUED || s->state == ADV_SLOT_BUILDING) &&
+			s->dbid == MyDatabaseId && strcmp(s->idxname, stmt->idxname) == 0 &&
+			strcmp(s->nspname, nspname) == 0)
+		{
+			LWLockRelease(&adv_shared->lock);
+			return_row(fcinfo, stmt->idxname, "queued",
+					   "a build of this index is already queued; see observa.index_builds()",
+					   &result);
+			PG_RETURN_DATUM(result);
+		}
+	}
 	for (int i = 0; i < ADV_CREATE_SLOTS; i++)
 	{
 		AdvCreateSlot *s = &adv_shared->slots[i];
@@ -297,8 +316,8 @@ observa_create_index(PG_FUNCTION_ARGS)
 	slot->roleid = GetUserId();
 	slot->relid = relid;
 	slot->queued_at = GetCurrentTimestamp();
-	slot->drop_first = OidIsValid(index_by_name(nsp, stmt->idxname, &valid)) && !valid;
-	strlcpy(slot->nspname, get_namespace_name(nsp), NAMEDATALEN);
+	slot->drop_first = drop_first;
+	strlcpy(slot->nspname, nspname, NAMEDATALEN);
 	strlcpy(slot->idxname, stmt->idxname, NAMEDATALEN);
 	strlcpy(slot->search_path, namespace_search_path ? namespace_search_path : "",
 			sizeof(slot->search_path));

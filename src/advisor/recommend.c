@@ -62,7 +62,6 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
 #include "parser/parsetree.h"
-#include "mb/pg_wchar.h"
 #include "rewrite/rewriteManip.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
@@ -324,9 +323,10 @@ collect_tables(Ctx *ctx)
 
 			if (!OidIsValid(relid) || table_info(ctx, relid) != NULL)
 				continue;
-			if (get_rel_relkind(relid) != RELKIND_RELATION &&
-				get_rel_relkind(relid) != RELKIND_MATVIEW)
-				continue;
+			if ((get_rel_relkind(relid) != RELKIND_RELATION &&
+				 get_rel_relkind(relid) != RELKIND_MATVIEW) ||
+				get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+				continue;		/* gone, not a table, or temporary */
 			t = &ctx->tables[ctx->ntables++];
 			t->relid = relid;
 		}
@@ -1154,8 +1154,16 @@ render(AdvCandidate *c, Datum **cols_out, char **name_out)
 	if (where)
 		h ^= hash_bytes((const unsigned char *) where, strlen(where));
 	snprintf(base, sizeof(base), "obs_%s%s", relname, namecols.data);
-	len = pg_mbcliplen(base, strlen(base), NAMEDATALEN - 1 - 10);
+	len = Min((int) strlen(base), NAMEDATALEN - 1 - 10);
 	base[len] = '\0';
+	/* a plain lower-case identifier whatever the table is called */
+	for (char *p = base; *p; p++)
+	{
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+		else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			*p = '_';
+	}
 	name = psprintf("%s_%08x", base, h);
 
 	*cols_out = cols;
