@@ -906,6 +906,8 @@ write_penalty(Ctx *ctx, AdvCandidate *c)
 static void
 choose(Ctx *ctx)
 {
+	Oid			last_relid = InvalidOid;
+
 	for (int round = 0; round < ADV_MAX_ROUNDS; round++)
 	{
 		AdvCandidate *best = NULL;
@@ -921,8 +923,12 @@ choose(Ctx *ctx)
 
 			if (c->chosen || c->dropped)
 				continue;
-			c->benefit = evaluate(ctx, c, NULL);
-			c->penalty = write_penalty(ctx, c);
+			/* only candidates on the last chosen index's table changed */
+			if (round == 0 || c->relid == last_relid)
+			{
+				c->benefit = evaluate(ctx, c, NULL);
+				c->penalty = write_penalty(ctx, c);
+			}
 			net = c->benefit - c->penalty;
 			ereport(DEBUG1,
 					(errmsg_internal("observa advisor: round %d candidate %u on %u: %d keys, benefit %.1f, penalty %.1f, pages %.0f",
@@ -943,6 +949,7 @@ choose(Ctx *ctx)
 		ch->c = best;
 		(void) evaluate(ctx, best, ch);
 		best->chosen = true;
+		last_relid = best->relid;
 		ctx->chosen = lappend(ctx->chosen, ch);
 		/* the helped statements now cost what they cost with it */
 		{
@@ -1185,12 +1192,12 @@ reason_text(Ctx *ctx, Choice *ch)
 		100.0 * (ch->cost_before - ch->cost_after) / ch->cost_before : 0;
 
 	initStringInfo(&r);
-	appendStringInfo(&r, "%s index serving %d statement%s (about %.0f executions)",
+	appendStringInfo(&r, "%s index serving %d statement%s (about %.0f execution%s)",
 					 c->amoid == GIN_AM_OID ? "GIN full-text" :
 					 c->pred ? "Partial" :
 					 c->tenant_leading ? "Tenant-leading" : "Composite",
 					 list_length(ch->stmt_idx), list_length(ch->stmt_idx) == 1 ? "" : "s",
-					 ch->calls);
+					 ch->calls, rint(ch->calls) == 1 ? "" : "s");
 	appendStringInfo(&r, "; planner cost per execution %.1f -> %.1f (%.0f%% less)",
 					 ch->cost_before, ch->cost_after, pct);
 	if (t && t->tenant_detected && t->tenant_att != InvalidAttrNumber)

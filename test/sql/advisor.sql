@@ -30,6 +30,9 @@ SELECT id FROM users WHERE tenant_id = 3 AND lower(email) = 'user43@example.com'
 SELECT count(*) FROM events WHERE org_id = 4 AND kind = 'edit';
 SELECT count(*) FROM events WHERE org_id = 8 AND kind = 'view';
 SELECT id FROM tickets WHERE to_tsvector('english', subject) @@ to_tsquery('english', 'printer') AND tenant_id = 9 LIMIT 5;
+SELECT id FROM users WHERE tenant_id = 3 AND name LIKE 'user 4%';
+SELECT count(*) FROM tickets WHERE tenant_id = 3 AND priority = 2;
+UPDATE tickets SET priority = 3 WHERE id = 17;
 SELECT status, count(*) FROM tickets GROUP BY status;
 SELECT count(*) FROM tickets WHERE priority >= 0;
 \o
@@ -60,9 +63,16 @@ SELECT columns[1] AS events_leading, tenant_column, tenant_leading,
 -- full text: a GIN index on the to_tsvector expression
 SELECT EXISTS (SELECT FROM rec WHERE relname = 'tickets'
                  AND index_def ~ 'USING gin \(\(to_tsvector\(''english''::regconfig, subject\)\)\)$') AS tickets_gin;
+-- LIKE 'prefix%': the column after the tenant key (text_pattern_ops unless
+-- the collation is C)
+SELECT EXISTS (SELECT FROM rec WHERE relname = 'users' AND columns[1] = 'tenant_id'
+                 AND columns[2] ~ '^name( text_pattern_ops)?$') AS users_like_prefix;
+-- an index on a column the workload updates says UPDATEs lose HOT
+SELECT reason ~ 'no longer be HOT' AS warns_hot
+  FROM rec WHERE relname = 'tickets' AND columns = ARRAY['tenant_id', 'priority'];
 -- nothing for the statements no index helps, nothing already indexed:
 -- users (tenant_id, email) exists; priority >= 0 keeps every row
-SELECT count(*) AS on_priority FROM rec WHERE 'priority' = ANY (columns);
+SELECT count(*) AS on_priority_alone FROM rec WHERE columns[1] = 'priority';
 SELECT count(*) AS duplicate_users_email FROM rec WHERE columns = ARRAY['tenant_id', 'email'];
 SELECT count(*) AS single_column_status FROM rec WHERE columns = ARRAY['status'];
 -- every row is proven and complete
