@@ -85,6 +85,7 @@ typedef struct AdvQuery
 	bool		used;
 	Oid			dbid;
 	uint64		queryid;
+	Oid			userid;			/* role that ran it (re-planned as that role) */
 	slock_t		mutex;			/* protects the counters below */
 	double		calls;			/* estimated executions: sum of 1/rate */
 	int64		sampled;		/* sampled executions */

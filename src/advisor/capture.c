@@ -716,6 +716,7 @@ adv_capture_record(const ObsSample *sample)
 		q->used = true;
 		q->dbid = sample->dbid;
 		q->queryid = sample->queryid;
+		q->userid = sample->userid;
 		q->calls = 0;
 		q->sampled = 0;
 		q->total_ms = 0;

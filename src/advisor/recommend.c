@@ -129,19 +129,32 @@ typedef struct Choice
 
 typedef void (*guarded_fn) (void *arg);
 
-/* run fn in a subtransaction; false (error swallowed) if it failed */
+/*
+ * Run fn in a subtransaction as role 'userid' (the role that ran the
+ * captured statement, so that functions the planner evaluates while
+ * folding constants run with that role's rights, never the caller's);
+ * false, the error swallowed (DEBUG1), if it failed or the role is gone.
+ */
 static bool
-run_guarded(guarded_fn fn, void *arg)
+run_guarded(Oid userid, guarded_fn fn, void *arg)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
+	Oid			save_userid;
+	int			save_sec;
 	volatile bool ok = true;
 
+	if (!OidIsValid(userid) ||
+		!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(userid)))
+		return false;
+	GetUserIdAndSecContext(&save_userid, &save_sec);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
+		SetUserIdAndSecContext(userid, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 		fn(arg);
+		SetUserIdAndSecContext(save_userid, save_sec);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -152,6 +165,7 @@ run_guarded(guarded_fn fn, void *arg)
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
+		SetUserIdAndSecContext(save_userid, save_sec);
 		ereport(DEBUG1,
 				(errmsg_internal("observa advisor: step skipped: %s", edata->message)));
 		FreeErrorData(edata);
@@ -872,7 +886,7 @@ evaluate(Ctx *ctx, AdvCandidate *c, Choice *ch)
 		t.s = s;
 		t.hypos = hypos;
 		t.must_use = c->fakeoid;
-		if (!run_guarded(try_plan, &t))
+		if (!run_guarded(t.s->q.userid, try_plan, &t))
 			continue;
 		s->try_cost = t.cost;
 		if (t.used && t.cost < s->cur_cost * factor)
@@ -964,7 +978,7 @@ choose(Ctx *ctx)
 				t.s = s;
 				t.hypos = hypos;
 				t.must_use = InvalidOid;
-				if (run_guarded(try_plan, &t))
+				if (run_guarded(t.s->q.userid, try_plan, &t))
 					s->cur_cost = Min(s->cur_cost, t.cost);
 			}
 		}
@@ -1047,7 +1061,7 @@ drop_redundant(Ctx *ctx)
 			t.s = s;
 			t.hypos = hypos;
 			t.must_use = InvalidOid;
-			if (!run_guarded(try_plan, &t) || t.cost > s->cur_cost * slack)
+			if (!run_guarded(t.s->q.userid, try_plan, &t) || t.cost > s->cur_cost * slack)
 				redundant = false;
 			costs[k++] = t.cost;
 		}
@@ -1073,7 +1087,7 @@ drop_redundant(Ctx *ctx)
 				t.s = s;
 				t.hypos = hypos;
 				t.must_use = b->c->fakeoid;
-				if (run_guarded(try_plan, &t) && t.used)
+				if (run_guarded(t.s->q.userid, try_plan, &t) && t.used)
 				{
 					b->stmt_idx = lappend_int(b->stmt_idx, si);
 					b->calls += s->q.calls;
@@ -1273,7 +1287,7 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 		if (s->q.example_len > 0 && s->q.nscans > 0 &&
 			(s->q.operation == OBS_OP_SELECT || s->q.operation == OBS_OP_UPDATE ||
 			 s->q.operation == OBS_OP_DELETE))
-			(void) run_guarded(prepare_stmt, s);
+			(void) run_guarded(s->q.userid, prepare_stmt, s);
 	}
 	collect_tables(&ctx);
 	for (int i = 0; i < ctx.nstmts; i++)
@@ -1304,7 +1318,8 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 
 			pr.c = c;
 			pr.rows = tuples;
-			(void) run_guarded(pred_rows, &pr);
+			(void) run_guarded(ctx.stmts[linitial_int(c->query_idx)].q.userid,
+							   pred_rows, &pr);
 			tuples = pr.rows;
 		}
 		adv_estimate_size(c, tuples);
