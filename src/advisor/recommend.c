@@ -66,6 +66,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/pg_locale.h"
 #include "utils/rel.h"
@@ -495,6 +496,79 @@ query_sort_keys(Query *query, Oid relid, AttrNumber *atts, bool *desc)
 	return n;
 }
 
+/* collect "a.x = b.y" join equalities of a FROM/JOIN tree */
+static void
+join_equalities(Node *node, List **out)
+{
+	if (node == NULL)
+		return;
+	if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			join_equalities(lfirst(lc), out);
+		join_equalities(((FromExpr *) node)->quals, out);
+	}
+	else if (IsA(node, JoinExpr))
+	{
+		join_equalities(((JoinExpr *) node)->larg, out);
+		join_equalities(((JoinExpr *) node)->rarg, out);
+		join_equalities(((JoinExpr *) node)->quals, out);
+	}
+	else if (is_andclause(node))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((BoolExpr *) node)->args)
+			join_equalities(lfirst(lc), out);
+	}
+	else if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2)
+		*out = lappend(*out, node);
+}
+
+/*
+ * Columns of relid that the statement joins on by equality with another
+ * table (t.id = c.ticket_id): keys an index needs for a nested loop.
+ */
+static List *
+query_join_columns(Query *query, Oid relid)
+{
+	List	   *ops = NIL;
+	List	   *atts = NIL;
+	ListCell   *lc;
+
+	join_equalities((Node *) query->jointree, &ops);
+	foreach(lc, ops)
+	{
+		OpExpr	   *op = lfirst(lc);
+		Expr	   *l = linitial(op->args);
+		Expr	   *r = lsecond(op->args);
+		Var		   *vars[2];
+
+		while (l && IsA(l, RelabelType))
+			l = ((RelabelType *) l)->arg;
+		while (r && IsA(r, RelabelType))
+			r = ((RelabelType *) r)->arg;
+		if (!IsA(l, Var) || !IsA(r, Var))
+			continue;
+		vars[0] = (Var *) l;
+		vars[1] = (Var *) r;
+		if (vars[0]->varlevelsup != 0 || vars[1]->varlevelsup != 0 ||
+			vars[0]->varno == vars[1]->varno || get_oprrest(op->opno) != F_EQSEL)
+			continue;
+		for (int i = 0; i < 2; i++)
+		{
+			RangeTblEntry *rte = rt_fetch(vars[i]->varno, query->rtable);
+
+			if (rte->rtekind == RTE_RELATION && rte->relid == relid &&
+				vars[i]->varattno > 0)
+				atts = list_append_unique_int(atts, vars[i]->varattno);
+		}
+	}
+	return atts;
+}
+
 /* expression rewritten to varno 1 (the candidate's convention) */
 static Expr *
 to_varno1(Expr *e, Index scanrelid)
@@ -625,6 +699,20 @@ scan_candidates(Ctx *ctx, int si, Oid relid, Index scanrelid, List *quals)
 		add_key(c, q->attnum, NULL, false, pattern_opclass(relid, q->attnum));
 	}
 	add_candidate(ctx, c, si);
+
+	/* 1b. joins: equality keys, then the columns joined on */
+	{
+		List	   *joins = query_join_columns(s->ex.query, relid);
+
+		if (joins != NIL)
+		{
+			c = palloc(sizeof(AdvCandidate));
+			memcpy(c, base, sizeof(AdvCandidate));
+			foreach(lc, joins)
+				add_key(c, (AttrNumber) lfirst_int(lc), NULL, false, InvalidOid);
+			add_candidate(ctx, c, si);
+		}
+	}
 
 	/* 2. ORDER BY ... LIMIT: equality keys, then the sort keys */
 	if (nsort > 0)
@@ -837,7 +925,10 @@ cand_touches(AdvCandidate *c, uint64 cols)
 
 /* ---------- selection ---------- */
 
-/* hypothetical indexes chosen so far on relid, plus c */
+/*
+ * Hypothetical indexes chosen so far (on every table: a join's best plan
+ * may need an index on each side), plus c, less 'without'.
+ */
 static List *
 hypos_with(Ctx *ctx, Oid relid, AdvCandidate *c, AdvCandidate *without)
 {
@@ -848,7 +939,7 @@ hypos_with(Ctx *ctx, Oid relid, AdvCandidate *c, AdvCandidate *without)
 	{
 		Choice	   *ch = lfirst(lc);
 
-		if (ch->c->relid == relid && ch->c != without)
+		if (ch->c != without && !ch->c->dropped)
 			l = lappend(l, ch->c);
 	}
 	if (c)
@@ -917,6 +1008,19 @@ write_penalty(Ctx *ctx, AdvCandidate *c)
 	return rows * random_page_cost;
 }
 
+/* does some statement scan both tables? */
+static bool
+shares_statement(Ctx *ctx, Oid a, Oid b)
+{
+	if (a == b)
+		return true;
+	for (int i = 0; i < ctx->nstmts; i++)
+		if (ctx->stmts[i].ok && stmt_scans(&ctx->stmts[i], a) &&
+			stmt_scans(&ctx->stmts[i], b))
+			return true;
+	return false;
+}
+
 static void
 choose(Ctx *ctx)
 {
@@ -937,8 +1041,11 @@ choose(Ctx *ctx)
 
 			if (c->chosen || c->dropped)
 				continue;
-			/* only candidates on the last chosen index's table changed */
-			if (round == 0 || c->relid == last_relid)
+			/*
+			 * Only candidates on tables that share a statement with the last
+			 * chosen index's table can have changed.
+			 */
+			if (round == 0 || shares_statement(ctx, c->relid, last_relid))
 			{
 				c->benefit = evaluate(ctx, c, NULL);
 				c->penalty = write_penalty(ctx, c);

@@ -34,6 +34,8 @@ SELECT id, subject FROM app.tickets WHERE tenant_id = :t ORDER BY created_at DES
 SELECT id FROM app.tickets WHERE tenant_id = :t AND status IN ('active','acknowledged') ORDER BY created_at DESC LIMIT 20;
 SELECT id FROM app.users WHERE tenant_id = :t AND lower(email) = lower('User' || :u || '@example.com');
 SELECT count(*) FROM app.events WHERE org_id = :o AND kind = 'edit';
+SELECT t.id, c.body FROM app.tickets t JOIN app.comments c ON c.ticket_id = t.id AND c.tenant_id = t.tenant_id
+ WHERE t.tenant_id = :t AND t.status = 'active' ORDER BY t.created_at DESC LIMIT 20;
 SQL
 chown postgres: "$OBS_W/workload.sql"
 

@@ -30,6 +30,8 @@ SELECT id FROM users WHERE tenant_id = 3 AND lower(email) = 'user43@example.com'
 SELECT count(*) FROM events WHERE org_id = 4 AND kind = 'edit';
 SELECT count(*) FROM events WHERE org_id = 8 AND kind = 'view';
 SELECT id FROM tickets WHERE to_tsvector('english', subject) @@ to_tsquery('english', 'printer') AND tenant_id = 9 LIMIT 5;
+SELECT t.id, c.body FROM tickets t JOIN comments c ON c.ticket_id = t.id AND c.tenant_id = t.tenant_id
+ WHERE t.tenant_id = 5 AND t.status = 'active' ORDER BY t.created_at DESC LIMIT 20;
 SELECT id FROM users WHERE tenant_id = 3 AND name LIKE 'user 4%';
 SELECT count(*) FROM tickets WHERE tenant_id = 3 AND priority = 2;
 UPDATE tickets SET priority = 3 WHERE id = 17;
@@ -63,6 +65,10 @@ SELECT columns[1] AS events_leading, tenant_column, tenant_leading,
 -- full text: a GIN index on the to_tsvector expression
 SELECT EXISTS (SELECT FROM rec WHERE relname = 'tickets'
                  AND index_def ~ 'USING gin \(\(to_tsvector\(''english''::regconfig, subject\)\)\)$') AS tickets_gin;
+-- a join: the joined table's index leads with the tenant key, then the
+-- column joined on
+SELECT EXISTS (SELECT FROM rec WHERE relname = 'comments'
+                 AND columns = ARRAY['tenant_id', 'ticket_id']) AS comments_tenant_ticket;
 -- LIKE 'prefix%': the column after the tenant key (text_pattern_ops unless
 -- the collation is C)
 SELECT EXISTS (SELECT FROM rec WHERE relname = 'users' AND columns[1] = 'tenant_id'
