@@ -118,7 +118,8 @@ typedef struct AdvCreateSlot
 	AdvSlotState state;
 	uint64		seq;			/* order of queueing */
 	Oid			dbid;
-	Oid			roleid;
+	Oid			roleid;			/* current role of the caller: builds as it */
+	Oid			session_roleid; /* login role the worker connects as */
 	Oid			relid;
 	int			pid;
 	bool		ok;

@@ -54,6 +54,7 @@
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -314,6 +315,7 @@ observa_create_index(PG_FUNCTION_ARGS)
 	slot->seq = ++adv_shared->build_seq;
 	slot->dbid = MyDatabaseId;
 	slot->roleid = GetUserId();
+	slot->session_roleid = GetSessionUserId();
 	slot->relid = relid;
 	slot->queued_at = GetCurrentTimestamp();
 	slot->drop_first = drop_first;
@@ -515,6 +517,25 @@ note_created(AdvCreateSlot *slot)
 	memcpy(c->ms_before, slot->ms_before, sizeof(c->ms_before));
 }
 
+/* exit callback: a worker that ends early marks its slot failed */
+static void
+worker_exit(int code, Datum arg)
+{
+	AdvCreateSlot *slot = &adv_shared->slots[DatumGetInt32(arg)];
+
+	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	if (slot->state == ADV_SLOT_QUEUED || slot->state == ADV_SLOT_BUILDING)
+	{
+		slot->ok = false;
+		strlcpy(slot->message,
+				"the background worker exited before the build finished (see the server log)",
+				sizeof(slot->message));
+		slot->finished_at = GetCurrentTimestamp();
+		slot->state = ADV_SLOT_DONE;
+	}
+	LWLockRelease(&adv_shared->lock);
+}
+
 /*
  * Background worker: build the index of one slot as the role that asked,
  * in the database it asked from.
@@ -525,7 +546,8 @@ observa_advisor_worker_main(Datum arg)
 	int			slotno = DatumGetInt32(arg);
 	AdvCreateSlot *slot;
 	Oid			dbid,
-				roleid;
+				roleid,
+				session_roleid;
 	char	   *sql;
 	char		nspname[NAMEDATALEN];
 	char		idxname[NAMEDATALEN];
@@ -541,10 +563,13 @@ observa_advisor_worker_main(Datum arg)
 		proc_exit(1);
 	adv_lock_attach();
 	slot = &adv_shared->slots[slotno];
+	/* however this process ends, the slot must not stay queued */
+	before_shmem_exit(worker_exit, Int32GetDatum(slotno));
 
 	LWLockAcquire(&adv_shared->lock, LW_SHARED);
 	dbid = slot->dbid;
 	roleid = slot->roleid;
+	session_roleid = slot->session_roleid;
 	sql = MemoryContextStrdup(TopMemoryContext, slot->sql);
 	strlcpy(nspname, slot->nspname, sizeof(nspname));
 	strlcpy(idxname, slot->idxname, sizeof(idxname));
@@ -552,7 +577,17 @@ observa_advisor_worker_main(Datum arg)
 	drop_first = slot->drop_first;
 	LWLockRelease(&adv_shared->lock);
 
-	BackgroundWorkerInitializeConnectionByOid(dbid, roleid, 0);
+	/*
+	 * Connect as the caller's login role, then become its current role, as
+	 * SET ROLE would: table owners are often roles that cannot log in.
+	 */
+	BackgroundWorkerInitializeConnectionByOid(dbid, session_roleid, 0);
+	if (roleid != session_roleid)
+	{
+		StartTransactionCommand();
+		SetCurrentRoleId(roleid, superuser_arg(roleid));
+		CommitTransactionCommand();
+	}
 	build_cxt = AllocSetContextCreate(TopMemoryContext, "observa index build",
 									  ALLOCSET_DEFAULT_SIZES);
 	pgstat_report_appname("observa index build");

@@ -124,6 +124,23 @@ is($node->safe_psql('postgres',
 	q{SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'alice_i'}),
 	'alice', 'the index belongs to the table owner');
 
+# a table owned by a role that cannot log in, reached with SET ROLE
+$node->safe_psql('postgres', q{
+CREATE ROLE app_owner NOLOGIN;
+GRANT app_owner TO alice;
+GRANT USAGE, CREATE ON SCHEMA app TO app_owner;
+GRANT EXECUTE ON FUNCTION observa.create_index(text) TO app_owner;
+SET ROLE app_owner;
+CREATE TABLE app.owned AS SELECT g AS tenant_id, g AS n FROM generate_series(1, 1000) g;
+});
+$node->safe_psql('postgres',
+	q{SET ROLE app_owner; SELECT observa.create_index('CREATE INDEX CONCURRENTLY IF NOT EXISTS owned_i ON app.owned (n)')},
+	extra_params => [ '-U', 'alice' ]);
+like(build_state('owned_i'), qr/^created/, 'a NOLOGIN owner reached through SET ROLE can create');
+is($node->safe_psql('postgres',
+	q{SELECT role FROM observa.index_builds() WHERE index_name = 'owned_i'}),
+	'app_owner', 'that build ran as the current role, not the login role');
+
 # create_recommended_indexes(false) queues every recommendation
 $node->safe_psql('postgres', q{SELECT count(*) FROM app.events WHERE org_id = 4 AND kind = 'edit';}) for 1 .. 3;
 my $n = $node->safe_psql('postgres',
