@@ -34,6 +34,99 @@ COMMENT ON VIEW @extschema@.info IS
 
 -- ==== table statistics (per operation and table) ====
 
+-- Since reset (no argument) or over the windows overlapping the last
+-- 'since' (see docs/table_stats.md).
+CREATE FUNCTION @extschema@.table_stats(
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT stats_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.table_stats(
+    since interval,
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT stats_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.table_stats(interval) IS
+'statistics per database, table and operation over the recent windows overlapping the interval';
+
+CREATE VIEW @extschema@.table_stats AS
+    SELECT * FROM @extschema@.table_stats();
+
+COMMENT ON VIEW @extschema@.table_stats IS
+'statistics per database, table and operation since reset, with latency percentiles';
+
+CREATE FUNCTION @extschema@.table_percentiles(
+    quantiles float8[],
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT quantile float8,
+    OUT value_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_percentiles_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.table_percentiles(float8[]) IS
+'any latency quantiles per database, table and operation, since reset';
+
+CREATE FUNCTION @extschema@.table_latency_buckets(bounds_ms float8[])
+RETURNS TABLE(datname text, schemaname text, relname text, relid oid,
+              operation text, le_ms float8, count bigint)
+AS 'MODULE_PATHNAME', 'observa_table_latency_buckets_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.table_latency_buckets(float8[]) IS
+'cumulative count of statements at or under each bound (ms), plus Infinity = calls';
+
+CREATE FUNCTION @extschema@.reset()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'observa_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.reset() IS
+'forget all table and statement statistics and query texts; returns the reset time';
+
+REVOKE ALL ON FUNCTION @extschema@.reset() FROM PUBLIC;
+-- EXECUTE for PUBLIC is granted at the end of the script, after the
+-- blanket REVOKE.
+
 -- ==== end table statistics ====
 
 -- ==== statement statistics ====
@@ -81,3 +174,10 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.version() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.info() TO PUBLIC;
 GRANT SELECT ON @extschema@.info TO PUBLIC;
+
+-- table statistics: readable by PUBLIC (must follow the blanket REVOKE)
+GRANT EXECUTE ON FUNCTION @extschema@.table_stats() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_stats(interval) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_percentiles(float8[]) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_latency_buckets(float8[]) TO PUBLIC;
+GRANT SELECT ON @extschema@.table_stats TO PUBLIC;

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "observa.h"
+#include "store.h"
 
 void
 obs_statement_stats_init(void)
@@ -36,4 +37,10 @@ obs_statement_stats_record(const ObsSample *sample)
 void
 obs_statement_stats_info(ObsInfoSink *sink)
 {
+}
+
+TimestampTz
+obs_statement_stats_reset(void)
+{
+	return 0;
 }
