@@ -195,6 +195,11 @@ static ObsStore *stores[OBS_MAX_STORES];
 static int	nstores = 0;
 static bool exit_flush_registered = false;
 
+/* per-statement cache of obs_store_record (see there) */
+static double cached_ms = -1.0;
+static TimestampTz cached_now = 0;
+static int	cached_bucket = 0;
+
 #define HASH_SLOT(s, he) (*(int32 *) ((char *) (he) + MAXALIGN((s)->cfg->keysize)))
 #define ENTRY_KEY(s, i) ((s)->keys + (Size) (i) * (s)->cfg->keysize)
 #define ENTRY_AUX(s, i) ((s)->auxs + (Size) (i) * (s)->cfg->auxsize)
@@ -563,7 +568,26 @@ obs_store_record(ObsStore *s, const void *key, const void *aux, double ms,
 		exit_flush_registered = true;
 	}
 
-	now = GetCurrentTimestamp();
+	/*
+	 * One statement is recorded into several stores (and into the table
+	 * store once per relation) in a row: the clock read and the bucket
+	 * are computed once per duration.  Two different statements with the
+	 * very same duration (ns resolution) would only reuse a clock value a
+	 * few microseconds old, which is harmless.
+	 */
+	if (ms == cached_ms && cached_now != 0)
+	{
+		now = cached_now;
+		bucket = cached_bucket;
+	}
+	else
+	{
+		now = GetCurrentTimestamp();
+		bucket = obs_hist_bucket(ms);
+		cached_ms = ms;
+		cached_now = now;
+		cached_bucket = bucket;
+	}
 	epoch = now / s->sh->window_us;
 	reset = pg_atomic_read_u32(&s->sh->reset_count);
 	if (s->npending > 0 && reset != s->preset)
@@ -578,7 +602,6 @@ obs_store_record(ObsStore *s, const void *key, const void *aux, double ms,
 			s->last_flush = now;
 	}
 
-	bucket = obs_hist_bucket(ms);
 	p = pending_get(s, key, aux);
 	if (p == NULL || !pending_add(p, bucket, ms, rows, failed))
 	{
