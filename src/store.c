@@ -206,6 +206,8 @@ static int	cached_bucket = 0;
 #define ENTRY_HIST(s, i) ((ObsHistogram *) ((s)->hists + (Size) (i) * (s)->hist_size))
 #define WSLOT_HIST(s, i) ((ObsHistogram *) ((s)->whists + (Size) (i) * (s)->hist_size))
 #define NEVICT(s) Max(1, (s)->cfg->capacity / 20)
+/* evicted keys remembered per flush for the eviction callback */
+#define MAXEVICTED(s) Min((s)->cfg->capacity, OBS_PENDING_MAX * NEVICT(s))
 
 static void store_flush(ObsStore *s);
 static void store_load(ObsStore *s);
@@ -692,7 +694,7 @@ store_evict(ObsStore *s)
 		StoreEntry *e = &s->entries[slot];
 
 		hash_search(s->hash, ENTRY_KEY(s, slot), HASH_REMOVE, NULL);
-		if (s->scratch_evicted && s->nevicted < NEVICT(s))
+		if (s->scratch_evicted && s->nevicted < MAXEVICTED(s))
 		{
 			memcpy(s->scratch_evicted + rec * s->nevicted, ENTRY_KEY(s, slot),
 				   s->cfg->keysize);
@@ -873,7 +875,7 @@ store_flush(ObsStore *s)
 										   MCXT_ALLOC_NO_OOM);
 			s->scratch_evicted =
 				MemoryContextAllocExtended(TopMemoryContext,
-										   (s->cfg->keysize + s->cfg->auxsize) * NEVICT(s),
+										   (s->cfg->keysize + s->cfg->auxsize) * MAXEVICTED(s),
 										   MCXT_ALLOC_NO_OOM);
 		}
 		s->nevicted = 0;
@@ -1405,6 +1407,11 @@ store_load(ObsStore *s)
 	{
 		strlcpy(s->sh->file_state, "no file", sizeof(s->sh->file_state));
 		return;
+	}
+	if (!obs_save)
+	{
+		set_file_state(s, path, "ignored: observa.save is off");
+		goto done;
 	}
 
 	control = get_controlfile(DataDir, &crc_ok);

@@ -131,11 +131,12 @@ table_operation_name(const TableKey *key)
 }
 
 /* the first five columns: datname, schemaname, relname, relid, operation */
+static Oid	cached_db = InvalidOid;	/* valid during one SQL call */
+static char cached_name[NAMEDATALEN];
+
 static void
 table_name_columns(const TableKey *key, Datum *values, bool *nulls)
 {
-	static Oid	cached_db = InvalidOid;
-	static char cached_name[NAMEDATALEN];
 	char	   *s;
 
 	if (key->dbid != cached_db)
@@ -214,6 +215,7 @@ observa_table_stats_1_0(PG_FUNCTION_ARGS)
 		since_us = obs_store_interval_us(PG_GETARG_DATUM(0));
 	}
 	InitMaterializedSRF(fcinfo, 0);
+	cached_db = InvalidOid;
 	check_columns(rsinfo, TABLE_STATS_COLS);
 
 	rows = obs_store_snapshot(table_store, since_us, qs, 3, NULL, 0, &nrows);
@@ -262,6 +264,7 @@ observa_table_percentiles_1_0(PG_FUNCTION_ARGS)
 	obs_require_preload();
 	qs = obs_store_float8_arg(fcinfo, 0, "quantiles", true, &nq);
 	InitMaterializedSRF(fcinfo, 0);
+	cached_db = InvalidOid;
 	check_columns(rsinfo, 7);
 
 	rows = obs_store_snapshot(table_store, -1, qs, nq, NULL, 0, &nrows);
@@ -338,6 +341,7 @@ observa_table_latency_buckets_1_0(PG_FUNCTION_ARGS)
 	memcpy(bounds, arg, sizeof(double) * nb);
 	nb = obs_prepare_bounds(bounds, nb);
 	InitMaterializedSRF(fcinfo, 0);
+	cached_db = InvalidOid;
 	check_columns(rsinfo, 7);
 
 	rows = obs_store_snapshot(table_store, -1, NULL, 0, bounds, nb, &nrows);
