@@ -27,9 +27,12 @@
  * (counters and a sparse bucket list per key).  A flush publishes it when
  * 200 ms passed since the last flush, when the statement took >= 10 ms,
  * after a failed statement, when the window changes, when the pending
- * table is full, before an observa read in this backend, and at backend
+ * table is full (64 keys, or 96 distinct latency buckets for one key),
+ * before an observa read in this backend, and at backend
  * exit (before_shmem_exit).  A failed statement (error path) touches only
- * the pending table.
+ * the pending table.  "Now" on the hot path is the statement's start time
+ * plus its duration (store_clock), with a real clock read every 64th
+ * statement: clock reads cost more than the rest of the hot path.
  *
  * Locking protocol:
  *	  - the store LWLock, SHARED, to look entries up and to update them;
@@ -61,6 +64,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "catalog/pg_control.h"
 #include "common/controldata_utils.h"
 #include "common/hashfn.h"
@@ -90,7 +94,8 @@
 #define OBS_FLUSH_SLOW_MS		10.0
 #define OBS_PENDING_MAX			64
 #define OBS_PENDING_HASH		128 /* power of 2, > OBS_PENDING_MAX */
-#define OBS_PENDING_PAIRS		16
+#define OBS_PENDING_PAIRS		128 /* power of 2: open addressing */
+#define OBS_PENDING_PAIRS_MAX	96	/* flush when a key has this many */
 
 /* persistence file */
 #define OBS_STORE_FILE_MAGIC	0x0B5E5701
@@ -519,6 +524,7 @@ pending_get(ObsStore *s, const void *key, const void *aux)
 				memset(p->aux, 0, s->cfg->auxsize);
 		}
 		p->npairs = 0;
+		memset(p->pairs, 0xff, sizeof(p->pairs));	/* bucket = -1: empty */
 		p->slot = -1;
 		memset(&p->c, 0, sizeof(p->c));
 		s->pindex[i] = (int16) s->npending;
@@ -527,28 +533,58 @@ pending_get(ObsStore *s, const void *key, const void *aux)
 	}
 }
 
-/* add one value to a pending entry; false when its bucket list is full */
+/*
+ * Add one value to a pending entry; false when its bucket table is full.
+ * The (bucket, count) pairs are an open-addressing table, so a key whose
+ * latencies spread over many buckets still costs O(1) per statement.
+ */
 static bool
 pending_add(Pending *p, int bucket, double ms, uint64 rows, bool failed)
 {
-	int			i;
+	uint32		i = ((uint32) bucket * 2654435761U) >> (32 - 7);
+	int			n;
 
-	for (i = 0; i < p->npairs; i++)
+	StaticAssertStmt(OBS_PENDING_PAIRS == 128, "hash shift assumes 128 pairs");
+	for (n = 0; n < OBS_PENDING_PAIRS; n++, i = (i + 1) & (OBS_PENDING_PAIRS - 1))
 	{
 		if (p->pairs[i].bucket == bucket)
 			break;
-	}
-	if (i == p->npairs)
-	{
-		if (p->npairs >= OBS_PENDING_PAIRS)
-			return false;
-		p->pairs[i].bucket = bucket;
-		p->pairs[i].count = 0;
-		p->npairs++;
+		if (p->pairs[i].bucket < 0)
+		{
+			if (p->npairs >= OBS_PENDING_PAIRS_MAX)
+				return false;
+			p->pairs[i].bucket = bucket;
+			p->pairs[i].count = 0;
+			p->npairs++;
+			break;
+		}
 	}
 	p->pairs[i].count++;
 	counters_add_one(&p->c, ms, rows, failed);
 	return true;
+}
+
+/*
+ * The time a statement that took 'ms' ends, for window numbers and flush
+ * timing.  Reading the clock costs more than the rest of the hot path on
+ * some machines, so this is the statement's start time (set by PostgreSQL
+ * when the client's message arrived) plus its duration, with a real clock
+ * read every 64th call (and when no start time is known) so that a process
+ * whose statement start time is stale, like a background worker running
+ * SPI, still moves forward.
+ */
+static TimestampTz
+store_clock(double ms)
+{
+	static int	countdown = 0;
+	TimestampTz start = GetCurrentStatementStartTimestamp();
+
+	if (start == 0 || --countdown < 0)
+	{
+		countdown = 63;
+		return GetCurrentTimestamp();
+	}
+	return start + (TimestampTz) (ms * 1000.0);
 }
 
 void
@@ -574,8 +610,8 @@ obs_store_record(ObsStore *s, const void *key, const void *aux, double ms,
 	 * One statement is recorded into several stores (and into the table
 	 * store once per relation) in a row: the clock read and the bucket
 	 * are computed once per duration.  Two different statements with the
-	 * very same duration (ns resolution) would only reuse a clock value a
-	 * few microseconds old, which is harmless.
+	 * very same duration (ns resolution) would only reuse a time a few
+	 * microseconds old, which is harmless.
 	 */
 	if (ms == cached_ms && cached_now != 0)
 	{
@@ -584,7 +620,7 @@ obs_store_record(ObsStore *s, const void *key, const void *aux, double ms,
 	}
 	else
 	{
-		now = GetCurrentTimestamp();
+		now = store_clock(ms);
 		bucket = obs_hist_bucket(ms);
 		cached_ms = ms;
 		cached_now = now;
@@ -746,8 +782,9 @@ hist_add_pairs(ObsHistogram *h, const Pending *p)
 {
 	int			i;
 
-	for (i = 0; i < p->npairs; i++)
-		obs_hist_add(h, p->pairs[i].bucket, p->pairs[i].count);
+	for (i = 0; i < OBS_PENDING_PAIRS; i++)
+		if (p->pairs[i].bucket >= 0)
+			obs_hist_add(h, p->pairs[i].bucket, p->pairs[i].count);
 }
 
 /* publish one pending entry into window epoch (store lock held) */
