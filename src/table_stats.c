@@ -37,6 +37,7 @@
 
 #include "observa.h"
 #include "query_text.h"
+#include "tenant_stats.h"
 #include "store.h"
 
 typedef struct TableKey
@@ -363,8 +364,9 @@ observa_table_latency_buckets_1_0(PG_FUNCTION_ARGS)
 }
 
 /*
- * observa.reset(): forget every table and statement statistic and every
- * query text; returns the reset time.
+ * observa.reset(): forget every table, statement and tenant statistic and
+ * every query text; returns the reset time.  The slow-query ring and the
+ * advisor's captured workload have resets of their own.
  */
 PG_FUNCTION_INFO_V1(observa_reset);
 
@@ -377,5 +379,6 @@ observa_reset(PG_FUNCTION_ARGS)
 	ts = obs_table_stats_reset();
 	(void) obs_statement_stats_reset();
 	obs_query_text_reset();
+	(void) obs_tenant_stats_reset();
 	PG_RETURN_TIMESTAMPTZ(ts);
 }
