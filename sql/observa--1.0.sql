@@ -530,8 +530,6 @@ BEGIN
                FROM @extschema@.table_latency_buckets($1) l
          ), h AS (
              SELECT b.datname, b.schemaname, b.relname, b.relid, b.operation,
-                    array_agg(b.le_ms / 1000.0 ORDER BY b.le_ms)
-                        FILTER (WHERE b.le_ms <> ''Infinity'') AS le,
                     array_agg(b.count ORDER BY b.le_ms)
                         FILTER (WHERE b.le_ms <> ''Infinity'') AS counts,
                     max(b.count) FILTER (WHERE b.le_ms = ''Infinity'') AS total
@@ -539,7 +537,7 @@ BEGIN
               GROUP BY b.datname, b.schemaname, b.relname, b.relid, b.operation
          )
          SELECT coalesce(h.datname, ''''), h.operation, coalesce(h.schemaname, ''''),
-                coalesce(h.relname, ''''), h.le, h.counts,
+                coalesce(h.relname, ''''), $2, h.counts,
                 coalesce(t.total_time_ms, 0)::float8 / 1000.0, h.total,
                 coalesce(t.errors, 0)::bigint
            FROM h
@@ -551,7 +549,7 @@ BEGIN
             AND t.operation::text = h.operation
           ORDER BY coalesce(h.datname, '''') COLLATE "C", h.operation COLLATE "C",
                    coalesce(h.schemaname, '''') COLLATE "C", coalesce(h.relname, '''') COLLATE "C"'
-        USING bounds_ms;
+        USING bounds_ms, bounds_seconds;
 END
 $$;
 
