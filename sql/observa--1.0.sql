@@ -378,11 +378,11 @@ BEGIN
     WITH ta AS (
         SELECT * FROM @extschema@.snapshot_table_stats s WHERE s.label = compare.a
     ), tb AS (
-        SELECT s.datname, s.schemaname, s.relname, s.operation, s.calls, s.total_time_ms,
+        SELECT s.datname, s.schemaname, s.relname, s.relid, s.operation, s.calls, s.total_time_ms,
                s.mean_time_ms, s.p95_ms, s.p99_ms, s.stats_since
           FROM @extschema@.snapshot_table_stats s WHERE compare.b IS NOT NULL AND s.label = compare.b
         UNION ALL
-        SELECT c.datname, c.schemaname, c.relname, c.operation, c.calls, c.total_time_ms,
+        SELECT c.datname, c.schemaname, c.relname, c.relid, c.operation, c.calls, c.total_time_ms,
                c.mean_time_ms, c.p95_ms, c.p99_ms, c.stats_since
           FROM @extschema@.current_table_stats() c WHERE compare.b IS NULL
     ), sa AS (
@@ -408,8 +408,7 @@ BEGIN
                ta.p95_ms AS p95_a, tb.p95_ms AS p95_b, ta.p99_ms AS p99_a, tb.p99_ms AS p99_b
           FROM ta FULL JOIN tb
             ON coalesce(ta.datname, '') = coalesce(tb.datname, '')
-           AND coalesce(ta.schemaname, '') = coalesce(tb.schemaname, '')
-           AND coalesce(ta.relname, '') = coalesce(tb.relname, '')
+           AND coalesce(ta.relid, 0) = coalesce(tb.relid, 0)
            AND ta.operation = tb.operation
         UNION ALL
         SELECT 'statement', coalesce(sa.datname, sb.datname), coalesce(sa.operation, sb.operation),
@@ -537,7 +536,7 @@ BEGIN
               GROUP BY b.datname, b.schemaname, b.relname, b.relid, b.operation
          )
          SELECT coalesce(h.datname, ''''), h.operation, coalesce(h.schemaname, ''''),
-                coalesce(h.relname, ''''), $2, h.counts,
+                coalesce(h.relname, h.relid::text, ''''), $2, h.counts,
                 coalesce(t.total_time_ms, 0)::float8 / 1000.0, h.total,
                 coalesce(t.errors, 0)::bigint
            FROM h
@@ -548,7 +547,7 @@ BEGIN
             AND coalesce(t.relname::text, '''') = coalesce(h.relname, '''')
             AND t.operation::text = h.operation
           ORDER BY coalesce(h.datname, '''') COLLATE "C", h.operation COLLATE "C",
-                   coalesce(h.schemaname, '''') COLLATE "C", coalesce(h.relname, '''') COLLATE "C"'
+                   coalesce(h.schemaname, '''') COLLATE "C", coalesce(h.relname, h.relid::text, '''') COLLATE "C"'
         USING bounds_ms, bounds_seconds;
 END
 $$;
@@ -735,7 +734,7 @@ DECLARE
     notes jsonb := '[]';
     table_row text := $q$jsonb_build_object(
         'datname', t.datname, 'schema', t.schemaname, 'table', t.relname,
-        'operation', t.operation, 'calls', t.calls, 'errors', t.errors,
+        'relid', t.relid, 'operation', t.operation, 'calls', t.calls, 'errors', t.errors,
         'error_rate', CASE WHEN t.calls > 0 THEN round(t.errors::numeric / t.calls, 4) END,
         'rows', t.rows, 'total_ms', round(t.total_time_ms::numeric, 3),
         'avg_ms', round(t.mean_time_ms::numeric, 3), 'min_ms', round(t.min_time_ms::numeric, 3),
@@ -777,7 +776,7 @@ BEGIN
         'slowest_tables', @extschema@.report_part(has_tables, format(
             'SELECT coalesce(jsonb_agg(%s ORDER BY t.p95_ms DESC, t.datname, t.schemaname,
                                          t.relname, t.operation), ''[]'')
-               FROM (SELECT * FROM @extschema@.table_stats WHERE relname IS NOT NULL
+               FROM (SELECT * FROM @extschema@.table_stats
                       ORDER BY p95_ms DESC NULLS LAST LIMIT 10) t', table_row)),
         'top_statements', @extschema@.report_part(has_statements,
             $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -871,7 +870,8 @@ BEGIN
         RETURN QUERY
             SELECT format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
                           x ->> 'operation',
-                          @extschema@.report_line(CASE WHEN x ->> 'table' IS NULL THEN '(no table)'
+                          @extschema@.report_line(CASE WHEN x ->> 'table' IS NULL
+                                                       THEN format('%s oid %s', x ->> 'datname', x ->> 'relid')
                                                        ELSE concat_ws('.', x ->> 'schema', x ->> 'table') END, 28),
                           x ->> 'calls',
                           to_char(coalesce((x ->> 'error_rate')::numeric, 0) * 100, 'FM990.0'),

@@ -69,7 +69,7 @@ SELECT is((SELECT array_agg(k ORDER BY k)
                   jsonb_object_keys(e) k
             WHERE e ->> 'table' = 'rpt' AND e ->> 'operation' = 'SELECT'),
     ARRAY['avg_ms', 'calls', 'datname', 'error_rate', 'errors', 'max_ms', 'min_ms', 'operation',
-          'p50_ms', 'p95_ms', 'p99_ms', 'rows', 'schema', 'table', 'total_ms'],
+          'p50_ms', 'p95_ms', 'p99_ms', 'relid', 'rows', 'schema', 'table', 'total_ms'],
     'a table_stats entry has exactly its documented keys');
 SELECT ok((SELECT (e ->> 'calls')::int >= 3 AND (e ->> 'errors')::int = 0
                   AND (e ->> 'error_rate')::numeric = 0
