@@ -247,14 +247,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     ver text := @extschema@.version();
-    t timestamptz := clock_timestamp();
+    t timestamptz;
     ntab integer;
     nstmt integer;
 BEGIN
     PERFORM @extschema@.check_snapshot_label(label, false);
     BEGIN
         INSERT INTO @extschema@.snapshot_meta (label, taken_at, observa_version, table_rows, statement_rows)
-            VALUES (label, t, ver, 0, 0);
+            VALUES (label, clock_timestamp(), ver, 0, 0);
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'snapshot "%" already exists', label
             USING ERRCODE = 'duplicate_object',
@@ -266,8 +266,11 @@ BEGIN
     INSERT INTO @extschema@.snapshot_statement_stats
         SELECT snapshot.label, c.* FROM @extschema@.current_statement_stats() c;
     GET DIAGNOSTICS nstmt = ROW_COUNT;
+    -- taken when the statistics were read (reading publishes this
+    -- backend's pending counts, which may create entries)
+    t := clock_timestamp();
     UPDATE @extschema@.snapshot_meta m
-       SET table_rows = ntab, statement_rows = nstmt,
+       SET taken_at = t, table_rows = ntab, statement_rows = nstmt,
            stats_since = (SELECT min(s.stats_since) FROM @extschema@.snapshot_table_stats s
                            WHERE s.label = snapshot.label)
      WHERE m.label = snapshot.label;
@@ -854,10 +857,10 @@ BEGIN
         RETURN NEXT '';
         IF n = 1 THEN
             RETURN NEXT 'Per operation and table, by total time';
-            e := rep -> 'table_stats';
+            e := nullif(rep -> 'table_stats', 'null');
         ELSE
             RETURN NEXT 'Slowest operations on tables, by p95';
-            e := rep -> 'slowest_tables';
+            e := nullif(rep -> 'slowest_tables', 'null');
         END IF;
         IF e IS NULL THEN
             RETURN NEXT '  (table statistics are not available in this build)';
@@ -885,7 +888,7 @@ BEGIN
 
     RETURN NEXT '';
     RETURN NEXT 'Top statements, by total time';
-    e := rep -> 'top_statements';
+    e := nullif(rep -> 'top_statements', 'null');
     IF e IS NULL THEN
         RETURN NEXT '  (statement statistics are not available in this build)';
     ELSIF jsonb_array_length(e) = 0 THEN
@@ -902,7 +905,7 @@ BEGIN
 
     RETURN NEXT '';
     RETURN NEXT 'Last slow queries';
-    e := rep -> 'slow_queries';
+    e := nullif(rep -> 'slow_queries', 'null');
     IF e IS NULL THEN
         RETURN NEXT '  (the slow-query ring is not available in this build)';
     ELSIF jsonb_array_length(e) = 0 THEN
@@ -920,7 +923,7 @@ BEGIN
 
     RETURN NEXT '';
     RETURN NEXT 'Index recommendations';
-    e := rep -> 'recommendations';
+    e := nullif(rep -> 'recommendations', 'null');
     IF NOT (rep #>> '{parts,recommendations}')::boolean THEN
         RETURN NEXT '  (the index advisor is not available in this build)';
     ELSIF e IS NULL THEN
@@ -940,8 +943,8 @@ BEGIN
     IF (rep #>> '{parts,tenants}')::boolean THEN
         RETURN NEXT '';
         RETURN NEXT 'Busiest tenants, by total time';
-        e := rep -> 'tenants';
-        IF jsonb_array_length(e) = 0 THEN
+        e := nullif(rep -> 'tenants', 'null');
+        IF e IS NULL OR jsonb_array_length(e) = 0 THEN
             RETURN NEXT '  (none recorded)';
         ELSE
             RETURN NEXT format('  %-12s %-24s %9s %11s %9s', 'database', 'tenant', 'calls', 'total ms', 'p95 ms');

@@ -81,7 +81,7 @@ SELECT e ->> 'operation' AS operation, e ->> 'schema' AS schema, (e ->> 'calls')
          AND (e ->> 'avg_ms')::numeric <= (e ->> 'max_ms')::numeric AS ordered
   FROM jsonb_array_elements(observa.performance_report() -> 'table_stats') e
  WHERE e ->> 'table' = 'report_t' AND e ->> 'datname' = current_database()
- ORDER BY 1 COLLATE "C";
+ ORDER BY e ->> 'operation' COLLATE "C";
 SELECT count(*) > 0 AS in_slowest
   FROM jsonb_array_elements(observa.performance_report() -> 'slowest_tables') e
  WHERE e ->> 'table' = 'report_t';
