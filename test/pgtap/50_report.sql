@@ -103,8 +103,12 @@ SELECT ok(CASE WHEN to_regclass('observa.slow_queries') IS NULL
                ELSE jsonb_typeof(observa.performance_report() -> 'slow_queries') = 'array'
                     AND jsonb_array_length(observa.performance_report() -> 'slow_queries') <= 10 END,
     'slow_queries: null without the ring, else an array of at most 10');
-SELECT ok((SELECT count(*) FROM observa.report() l WHERE l ~ '^  SELECT +public\.rpt ') = 2,
-    'report() lists rpt SELECT in both table sections');
+SELECT ok((SELECT r.l FROM observa.report() WITH ORDINALITY r(l, o)
+            WHERE r.o = (SELECT h.o + 2 FROM observa.report() WITH ORDINALITY h(l, o)
+                          WHERE h.l = 'Per operation and table, by total time'))
+          LIKE (SELECT format('  %s %%%s.%s %%', e ->> 'operation', e ->> 'schema', e ->> 'table')
+                  FROM jsonb_array_elements(observa.performance_report() -> 'table_stats') e LIMIT 1),
+    'report() shows the busiest operation and table first');
 SELECT ok((SELECT count(*) FROM observa.report() l
             WHERE l IN ('Per operation and table, by total time', 'Slowest operations on tables, by p95',
                         'Top statements, by total time', 'Last slow queries', 'Index recommendations')) = 5,
