@@ -559,7 +559,8 @@ COMMENT ON FUNCTION @extschema@.metrics_histograms(double precision[]) IS
 'per database, operation and table: latency histogram (bounds and cumulative counts in seconds), sum, count and errors, as postgres_exporter reads them';
 
 -- observa.metrics_slow_queries(): the slow-query ring's counters from
--- observa.info (statements captured and dropped since the server started);
+-- observa.info (statements captured, and captured but overwritten, since
+-- the ring's last reset);
 -- no row when this build has no slow-query ring.
 CREATE FUNCTION @extschema@.metrics_slow_queries(
     OUT total bigint,
@@ -577,7 +578,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION @extschema@.metrics_slow_queries() IS
-'slow-query counters for Prometheus: captured and dropped since start (no row without the slow-query ring)';
+'slow-query counters for Prometheus: captured and overwritten since the ring''s last reset (no row without the ring)';
 
 -- observa.metrics(bounds): every observa series as Prometheus names them,
 -- one row per sample: the histogram observa_query_duration_seconds
@@ -668,8 +669,8 @@ DECLARE
     help jsonb := jsonb_build_object(
         'observa_query_duration_seconds', 'Statement duration per database, operation and table, in seconds.',
         'observa_query_errors_total', 'Statements that ended with an error, per database, operation and table.',
-        'observa_slow_queries_total', 'Statements captured by the slow-query ring since the server started.',
-        'observa_slow_queries_dropped_total', 'Slow statements the ring could not keep since the server started.');
+        'observa_slow_queries_total', 'Slow statements captured by the slow-query ring since its last reset.',
+        'observa_slow_queries_dropped_total', 'Captured slow statements no longer in the ring (overwritten by newer ones).');
 BEGIN
     FOR r IN SELECT * FROM @extschema@.metrics(bounds_seconds) LOOP
         fam := CASE WHEN r.type = 'histogram'
@@ -792,7 +793,7 @@ BEGIN
                     'query', s.query) ORDER BY s.total_time_ms DESC, s.queryid), '[]')
                FROM (SELECT * FROM @extschema@.statement_stats
                       ORDER BY total_time_ms DESC NULLS LAST, queryid LIMIT 10) s$q$),
-        'slow_queries', @extschema@.report_part(has_slow,
+        'slow_queries', @extschema@.report_part(has_slow, format(
             $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'ts', q.ts, 'duration_ms', round(q.duration_ms::numeric, 3),
                     'datname', q.datname, 'username', q.username,
@@ -800,7 +801,11 @@ BEGIN
                     'pid', q.pid, 'queryid', q.queryid, 'operation', q.operation,
                     'relations', to_jsonb(q.relations), 'rows', q.rows, 'query', q.query,
                     'params', q.params, 'error', q.error) ORDER BY q.ts DESC), '[]')
-               FROM (SELECT * FROM @extschema@.slow_queries ORDER BY ts DESC LIMIT 10) q$q$),
+               FROM (SELECT * FROM %s) q$q$,
+            -- the ring's own function copies only the newest entries
+            CASE WHEN to_regprocedure('@extschema@.slow_queries(integer)') IS NOT NULL
+                 THEN '@extschema@.slow_queries(10)'
+                 ELSE '@extschema@.slow_queries ORDER BY ts DESC LIMIT 10' END)),
         'recommendations', recommendations,
         'tenants', @extschema@.report_part(has_tenants,
             $q$SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.total_time_ms DESC), '[]')
