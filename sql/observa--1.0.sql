@@ -476,7 +476,9 @@ BEGIN
             RAISE EXCEPTION 'bucket bound % is not a positive finite number of seconds',
                 coalesce(bounds_seconds[i]::text, 'NULL')
                 USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'The +Inf bucket is always added; do not list it.';
+                      HINT = CASE WHEN bounds_seconds[i] = 'Infinity'
+                                  THEN 'The +Inf bucket is always added; do not list it.'
+                                  ELSE 'Bounds are seconds above 0, for example 0.005 for 5 ms.' END;
         END IF;
         IF i > array_lower(bounds_seconds, 1) AND bounds_seconds[i] <= bounds_seconds[i - 1] THEN
             RAISE EXCEPTION 'bucket bounds must be strictly ascending'
