@@ -920,7 +920,7 @@ BEGIN
     ELSE
         RETURN QUERY
             SELECT format('  %s %10s ms  %-10s %s',
-                          to_char((x ->> 'ts')::timestamptz, 'HH24:MI:SS'),
+                          to_char((x ->> 'ts')::timestamptz, 'HH24:MI:SS.MS'),
                           to_char((x ->> 'duration_ms')::numeric, 'FM999999990.0'),
                           @extschema@.report_line(x ->> 'username', 10),
                           @extschema@.report_line(concat_ws(' ', x ->> 'query',
@@ -958,7 +958,9 @@ BEGIN
             RETURN QUERY
                 SELECT format('  %-12s %-24s %9s %11s %9s',
                               @extschema@.report_line(x ->> 'datname', 12),
-                              @extschema@.report_line(x ->> 'tenant', 24), x ->> 'calls',
+                              @extschema@.report_line(CASE WHEN (x ->> 'is_other')::boolean THEN '(other tenants)'
+                                                           ELSE coalesce(x ->> 'tenant', '(no tenant)') END, 24),
+                              x ->> 'calls',
                               to_char((x ->> 'total_time_ms')::numeric, 'FM99999999990.0'),
                               to_char((x ->> 'p95_ms')::numeric, ms))
                   FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
