@@ -968,10 +968,11 @@ BEGIN
     END IF;
 
     RETURN NEXT '';
-    RETURN NEXT 'observa.info';
+    RETURN NEXT 'Capacity (SELECT * FROM observa.info for everything)';
     RETURN QUERY
         SELECT format('  %-16s %-28s %s', i.section, i.name, i.value)
-          FROM @extschema@.info() i;
+          FROM @extschema@.info() i
+         WHERE i.name ~ '(^|_)(entries|capacity|evictions|dropped|captured|tenants|shared_memory_bytes)$';
 END
 $$;
 
