@@ -906,7 +906,8 @@ BEGIN
             SELECT format('  %9s %11s %9s %9s  %s', x ->> 'calls',
                           to_char((x ->> 'total_ms')::numeric, 'FM99999999990.0'),
                           to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p95_ms')::numeric, ms),
-                          @extschema@.report_line(x ->> 'query', 70))
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 70))
               FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
     END IF;
 
