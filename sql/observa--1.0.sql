@@ -38,6 +38,19 @@ COMMENT ON VIEW @extschema@.info IS
 
 -- ==== statement statistics ====
 
+-- query texts (query_text.c)
+CREATE FUNCTION @extschema@.statement_text(queryid bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'observa_statement_text'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.statement_text(bigint) IS
+'normalized text of a queryid in the current database (NULL when unknown); superusers and pg_read_all_stats only';
+
+-- texts are not tied to the role that ran them: readers of all statistics only
+REVOKE ALL ON FUNCTION @extschema@.statement_text(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.statement_text(bigint) TO pg_read_all_stats;
+
 -- ==== end statement statistics ====
 
 -- ==== slow-query rings ====

@@ -142,6 +142,18 @@ obs_nesting_level(void)
 	return nesting_level;
 }
 
+/*
+ * Would a statement at this nesting level be timed?  For rooms that act
+ * before the executor (query_text.c stores texts at parse analysis).
+ */
+bool
+obs_would_track(int level, bool utility)
+{
+	if (utility && !obs_track_utility)
+		return false;
+	return obs_enabled(level);
+}
+
 /* hand a finished sample to every recorder */
 static void
 obs_dispatch(const ObsSample *sample)

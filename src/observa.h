@@ -60,6 +60,7 @@ extern void obs_info_add_int(ObsInfoSink *sink, const char *section,
 /* hooks.c */
 extern void obs_hooks_init(void);
 extern int	obs_nesting_level(void);
+extern bool obs_would_track(int level, bool utility);
 
 /* Per-room entry points (see the header comment). */
 #define OBS_DECLARE_ROOM(room) \

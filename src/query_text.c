@@ -1,57 +1,916 @@
 /*-------------------------------------------------------------------------
  *
  * query_text.c
- *		Recorder: normalized statement texts in bounded storage (issue: per-statement statistics).
+ *		Normalized statement texts in bounded shared memory, keyed by
+ *		(database, queryid).  See docs/query_text.md.
  *
- *		Placeholder entry points until the recorder lands: it requests no
- *		shared memory and ignores samples.
+ * Capture: a post_parse_analyze_hook sees every statement with its
+ * JumbleState.  When (MyDatabaseId, queryId) has no text yet it builds
+ * the statement's text: its own part of the source string (stmt_location,
+ * stmt_len, trimmed like core's CleanQuerytext), with every constant the
+ * jumbler recorded replaced by $n, numbered after the highest external
+ * parameter, exactly as pg_stat_statements displays it.  Statements without
+ * constants (and utility statements) keep their text as written.  Only
+ * statements observa would time (observa.track, observa.track_utility) are
+ * captured; PREPARE, EXECUTE and DEALLOCATE never are (the prepared
+ * statement has its own text).
+ *
+ * Storage: a shared dynahash of at most observa.max_query_texts entries,
+ * each with an inline slot of observa.max_query_text + 1 bytes.  Texts
+ * longer than that are cut at a character boundary and end with the
+ * marker "..." (and are flagged truncated).  A removed entry goes back to
+ * dynahash's free list, so garbage is reclaimed at once and shared memory
+ * never grows.
+ *
+ * Eviction: each entry carries a stamp, the value of a global insert clock
+ * when it was last stored or used (parsed again, executed, read).  When the
+ * store is full, an insert first evicts the 5% of entries with the oldest
+ * stamps (at least one): the least recently used texts.  Evictions are
+ * counted.  The statement store tells us with obs_query_text_release()
+ * when it no longer needs a text, which frees the slot at once.
+ *
+ * Locking: the entry set and the counters are protected by one LWLock
+ * embedded in QtShared.  Look up and copy a text under LW_SHARED (readers
+ * never see a torn text); insert, remove, evict and reset under
+ * LW_EXCLUSIVE.  An entry's stamp is written under LW_SHARED as a plain
+ * 8-byte atomic store: stamps only order eviction, a lost update is
+ * harmless.  This module never calls out of itself while holding its lock,
+ * so callers may hold their own locks when they call us.
+ *
+ * Persistence: when the postmaster exits normally it saves the texts to
+ * pg_stat/observa_query_text.stat (oldest first); they are reloaded, and
+ * the file removed, when shared memory is next created.  Nothing is saved
+ * after a crash (shared memory reset), nor when a process died inside an
+ * exclusive section (QtShared.writing still set: the table may be
+ * inconsistent).
+ *
+ * Cost on the hot path: normalization (palloc, scanner) happens only when
+ * a text is missing, outside any lock.  A backend-local cache remembers
+ * which keys it recently found stored; while no entry has been removed
+ * since (the shared "generation" counter is unchanged) and few inserts
+ * happened (the clock moved less than capacity / 8), the hook and the
+ * recorder skip the shared lock entirely.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <limits.h>
+
+#include "catalog/pg_authid.h"
+#include "common/keywords.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "parser/analyze.h"
+#include "parser/scanner.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/queryjumble.h"
+
 #include "observa.h"
 #include "query_text.h"
+
+/* appended to a text cut at observa.max_query_text (ASCII: any encoding) */
+#define QT_TRUNCATION_MARKER "..."
+#define QT_MARKER_LEN ((int) (sizeof(QT_TRUNCATION_MARKER) - 1))
+
+/* share of the entries evicted at once when the store is full */
+#define QT_EVICT_PERCENT 5
+
+/* texts saved at shutdown, reloaded (then removed) at start-up */
+#define QT_DUMP_FILE PGSTAT_STAT_PERMANENT_DIRECTORY "/observa_query_text.stat"
+#define QT_DUMP_MAGIC 0x4F425154	/* "OBQT" */
+#define QT_DUMP_FORMAT 1
+
+/* backend-local cache of keys found stored (power of two) */
+#define QT_LOCAL_SLOTS 256
+
+/* GUCs */
+static int	qt_max_text = 1024;		/* observa.max_query_text, bytes */
+static int	qt_capacity = 5000;		/* observa.max_query_texts */
+
+typedef struct QtKey
+{
+	Oid			dbid;
+	uint32		pad;			/* always zero: the key is hashed as bytes */
+	uint64		queryid;
+} QtKey;
+
+typedef struct QtEntry
+{
+	QtKey		key;			/* hash key: must be first */
+	pg_atomic_uint64 stamp;		/* insert clock when last stored/used */
+	int32		len;			/* bytes in text, without the NUL */
+	bool		truncated;		/* text was cut and ends with the marker */
+	char		text[FLEXIBLE_ARRAY_MEMBER];	/* qt_max_text + 1 bytes */
+} QtEntry;
+
+typedef struct QtShared
+{
+	LWLock		lock;			/* see the header comment */
+	int			tranche_id;
+	pg_atomic_uint64 clock;		/* +1 per insert */
+	pg_atomic_uint32 generation;	/* +1 per removal (release, evict, reset) */
+	/* the rest: write under exclusive lock, read under shared lock */
+	int64		evictions;		/* texts evicted since start or reset */
+	int64		truncations;	/* texts stored truncated since start/reset */
+	int64		ntruncated;		/* stored texts that are truncated */
+	int64		text_bytes;		/* bytes of all stored texts */
+	int64		resets;			/* obs_query_text_reset() calls since start */
+	bool		writing;		/* inside an exclusive section: a process that
+								 * dies here may leave the table inconsistent,
+								 * so the shutdown save is skipped */
+} QtShared;
+
+typedef struct QtLocalSeen
+{
+	QtKey		key;
+	uint64		clock;			/* shared clock when we last saw it stored */
+	uint32		generation;		/* shared generation then */
+	bool		valid;
+} QtLocalSeen;
+
+static QtShared *qt_shared = NULL;
+static HTAB *qt_hash = NULL;
+static QtLocalSeen qt_local[QT_LOCAL_SLOTS];
+
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
+
+static void qt_post_parse_analyze(ParseState *pstate, Query *query,
+								  JumbleState *jstate);
+static void qt_insert_locked(const QtKey *key, const char *text, int len,
+							 bool truncated);
+static int	qt_cmp_stamp(const void *a, const void *b);
+static void qt_load(void);
+static void qt_shmem_exit(int code, Datum arg);
+
+static Size
+qt_entry_size(void)
+{
+	return MAXALIGN(offsetof(QtEntry, text) + qt_max_text + 1);
+}
 
 void
 obs_query_text_init(void)
 {
+	DefineCustomIntVariable("observa.max_query_text",
+							"Longest statement text observa keeps, in bytes.",
+							"Longer texts are truncated and end with \"...\".",
+							&qt_max_text,
+							1024,
+							64,
+							1024 * 1024,
+							PGC_POSTMASTER,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("observa.max_query_texts",
+							"Number of statement texts observa keeps.",
+							"When full, the least recently used texts are evicted.",
+							&qt_capacity,
+							5000,
+							10,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	/* texts are keyed by the core query id: make sure it is computed */
+	EnableQueryId();
+
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = qt_post_parse_analyze;
 }
 
 Size
 obs_query_text_shmem_size(void)
 {
-	return 0;
+	return add_size(MAXALIGN(sizeof(QtShared)),
+					hash_estimate_size(qt_capacity, qt_entry_size()));
 }
 
+/* Called with AddinShmemInitLock held, in the postmaster and (EXEC_BACKEND) each backend. */
 void
 obs_query_text_shmem_startup(void)
 {
+	HASHCTL		info;
+	bool		found;
+
+	qt_shared = ShmemInitStruct("observa query_text", sizeof(QtShared), &found);
+	if (!found)
+	{
+		memset(qt_shared, 0, sizeof(QtShared));
+		qt_shared->tranche_id = LWLockNewTrancheId();
+		LWLockInitialize(&qt_shared->lock, qt_shared->tranche_id);
+		pg_atomic_init_u64(&qt_shared->clock, 0);
+		pg_atomic_init_u32(&qt_shared->generation, 0);
+	}
+	LWLockRegisterTranche(qt_shared->tranche_id, "observa_query_text");
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(QtKey);
+	info.entrysize = qt_entry_size();
+	qt_hash = ShmemInitHash("observa query_text hash",
+							qt_capacity, qt_capacity,
+							&info,
+							HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+
+	/* the postmaster (or a single-user backend) saves texts at shutdown */
+	if (!IsUnderPostmaster)
+		on_shmem_exit(qt_shmem_exit, (Datum) 0);
+	if (!found)
+		qt_load();
 }
 
+/* fread exactly n bytes */
+static bool
+qt_read(FILE *file, void *buf, size_t n)
+{
+	return fread(buf, 1, n, file) == n;
+}
+
+/*
+ * Reload the texts saved by the last clean shutdown, oldest first, then
+ * remove the file (after a crash nothing stale is reloaded).  Runs in the
+ * postmaster at start-up, alone: no lock needed.  A text longer than the
+ * current observa.max_query_text is dropped (the postmaster cannot cut it
+ * on a character boundary: it does not know the database's encoding).
+ * Problems are logged, never fatal.
+ */
+static void
+qt_load(void)
+{
+	FILE	   *file;
+	uint32		header[2];
+	int32		count;
+	char	   *buf;
+	int			i;
+	int			dropped = 0;
+
+	file = AllocateFile(QT_DUMP_FILE, PG_BINARY_R);
+	if (file == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("observa could not read file \"%s\": %m", QT_DUMP_FILE)));
+		return;
+	}
+
+	buf = palloc(qt_max_text + 1);
+	if (!qt_read(file, header, sizeof(header)) || !qt_read(file, &count, sizeof(count)) ||
+		header[0] != QT_DUMP_MAGIC || header[1] != QT_DUMP_FORMAT || count < 0)
+	{
+		ereport(LOG,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("observa ignored file \"%s\": not a statement text file of format %d",
+						QT_DUMP_FILE, QT_DUMP_FORMAT)));
+		count = 0;
+	}
+
+	for (i = 0; i < count; i++)
+	{
+		QtKey		key;
+		int32		len;
+		bool		truncated;
+
+		memset(&key, 0, sizeof(key));
+		if (!qt_read(file, &key.dbid, sizeof(key.dbid)) ||
+			!qt_read(file, &key.queryid, sizeof(key.queryid)) ||
+			!qt_read(file, &len, sizeof(len)) ||
+			!qt_read(file, &truncated, sizeof(truncated)) ||
+			len < 0 || len > INT_MAX / 2)
+			break;
+		if (len + (truncated ? QT_MARKER_LEN : 0) > qt_max_text)
+		{
+			if (fseeko(file, len, SEEK_CUR) != 0)
+				break;
+			dropped++;
+			continue;
+		}
+		if (!qt_read(file, buf, len))
+			break;
+		qt_insert_locked(&key, buf, len, truncated);
+	}
+	if (i < count)
+		ereport(LOG,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("observa read only %d of %d statement texts from \"%s\"",
+						i, count, QT_DUMP_FILE)));
+	if (dropped > 0)
+		ereport(LOG,
+				(errmsg("observa dropped %d saved statement texts longer than observa.max_query_text",
+						dropped)));
+
+	pfree(buf);
+	FreeFile(file);
+	unlink(QT_DUMP_FILE);
+}
+
+/*
+ * on_shmem_exit callback of the postmaster: save every text, oldest first,
+ * to a temporary file renamed into place.  Not after a crash (code != 0).
+ */
+static void
+qt_shmem_exit(int code, Datum arg)
+{
+	FILE	   *file;
+	HASH_SEQ_STATUS status;
+	QtEntry   **entries;
+	QtEntry    *entry;
+	uint32		header[2] = {QT_DUMP_MAGIC, QT_DUMP_FORMAT};
+	int32		count = 0;
+	int			i;
+
+	if (code != 0 || qt_shared == NULL || qt_hash == NULL)
+		return;
+	if (qt_shared->writing)
+	{
+		ereport(LOG,
+				(errmsg("observa did not save statement texts: a process stopped while changing them")));
+		return;
+	}
+
+	entries = palloc(Max(1, hash_get_num_entries(qt_hash)) * sizeof(QtEntry *));
+	hash_seq_init(&status, qt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entries[count++] = entry;
+	qsort(entries, count, sizeof(QtEntry *), qt_cmp_stamp);
+
+	file = AllocateFile(QT_DUMP_FILE ".tmp", PG_BINARY_W);
+	if (file == NULL)
+		goto error;
+	if (fwrite(header, sizeof(header), 1, file) != 1 ||
+		fwrite(&count, sizeof(count), 1, file) != 1)
+		goto error;
+	for (i = 0; i < count; i++)
+	{
+		/* saved without the marker: reloading appends it again */
+		int32		len = entries[i]->len -
+			(entries[i]->truncated ? QT_MARKER_LEN : 0);
+
+		if (fwrite(&entries[i]->key.dbid, sizeof(Oid), 1, file) != 1 ||
+			fwrite(&entries[i]->key.queryid, sizeof(uint64), 1, file) != 1 ||
+			fwrite(&len, sizeof(len), 1, file) != 1 ||
+			fwrite(&entries[i]->truncated, sizeof(bool), 1, file) != 1 ||
+			(len > 0 && fwrite(entries[i]->text, len, 1, file) != 1))
+			goto error;
+	}
+	if (FreeFile(file) != 0)
+	{
+		file = NULL;
+		goto error;
+	}
+	pfree(entries);
+	(void) durable_rename(QT_DUMP_FILE ".tmp", QT_DUMP_FILE, LOG);
+	return;
+
+error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("observa could not write file \"%s\": %m", QT_DUMP_FILE ".tmp")));
+	if (file)
+		FreeFile(file);
+	unlink(QT_DUMP_FILE ".tmp");
+}
+
+static inline void
+qt_make_key(QtKey *key, Oid dbid, uint64 queryid)
+{
+	key->dbid = dbid;
+	key->pad = 0;
+	key->queryid = queryid;
+}
+
+/* enter / leave a section that changes the table */
+static void
+qt_lock_exclusive(void)
+{
+	LWLockAcquire(&qt_shared->lock, LW_EXCLUSIVE);
+	qt_shared->writing = true;
+}
+
+static void
+qt_unlock_exclusive(void)
+{
+	qt_shared->writing = false;
+	LWLockRelease(&qt_shared->lock);
+}
+
+static inline QtLocalSeen *
+qt_local_slot(const QtKey *key)
+{
+	return &qt_local[(key->queryid ^ key->dbid) & (QT_LOCAL_SLOTS - 1)];
+}
+
+/*
+ * Did this backend find the key stored recently enough that it is surely
+ * still stored (no removal since) and needs no fresher stamp?
+ */
+static bool
+qt_local_recent(const QtKey *key)
+{
+	QtLocalSeen *seen = qt_local_slot(key);
+	uint64		clock;
+
+	if (!seen->valid || seen->key.queryid != key->queryid ||
+		seen->key.dbid != key->dbid)
+		return false;
+	if (pg_atomic_read_u32(&qt_shared->generation) != seen->generation)
+		return false;
+	clock = pg_atomic_read_u64(&qt_shared->clock);
+	return clock - seen->clock < (uint64) Max(1, qt_capacity / 8);
+}
+
+/* remember a key found stored; call with the lock held (any mode) */
+static void
+qt_local_remember(const QtKey *key, uint64 clock)
+{
+	QtLocalSeen *seen = qt_local_slot(key);
+
+	seen->key = *key;
+	seen->clock = clock;
+	seen->generation = pg_atomic_read_u32(&qt_shared->generation);
+	seen->valid = true;
+}
+
+/* mark an entry used now; any lock mode */
+static inline void
+qt_touch(QtEntry *entry, uint64 clock)
+{
+	if (pg_atomic_read_u64(&entry->stamp) != clock)
+		pg_atomic_write_u64(&entry->stamp, clock);
+}
+
+/*
+ * Is the key stored?  Refreshes its stamp and the local cache when it is.
+ * Takes the lock in shared mode.
+ */
+static bool
+qt_lookup_touch(const QtKey *key)
+{
+	QtEntry    *entry;
+
+	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	entry = hash_search(qt_hash, key, HASH_FIND, NULL);
+	if (entry)
+	{
+		uint64		clock = pg_atomic_read_u64(&qt_shared->clock);
+
+		qt_touch(entry, clock);
+		qt_local_remember(key, clock);
+	}
+	LWLockRelease(&qt_shared->lock);
+	return entry != NULL;
+}
+
+/* account for an entry about to be removed; exclusive lock held */
+static void
+qt_forget_entry(QtEntry *entry)
+{
+	qt_shared->text_bytes -= entry->len;
+	if (entry->truncated)
+		qt_shared->ntruncated--;
+}
+
+static int
+qt_cmp_stamp(const void *a, const void *b)
+{
+	uint64		sa = pg_atomic_read_u64(&(*(QtEntry *const *) a)->stamp);
+	uint64		sb = pg_atomic_read_u64(&(*(QtEntry *const *) b)->stamp);
+
+	if (sa < sb)
+		return -1;
+	return sa > sb ? 1 : 0;
+}
+
+/*
+ * Evict the least recently used QT_EVICT_PERCENT of the entries (at least
+ * one).  Exclusive lock held; stamps cannot change meanwhile.
+ */
+static void
+qt_evict(void)
+{
+	HASH_SEQ_STATUS status;
+	QtEntry   **entries;
+	QtEntry    *entry;
+	long		n = 0;
+	long		nvictims;
+	long		i;
+
+	entries = palloc(hash_get_num_entries(qt_hash) * sizeof(QtEntry *));
+	hash_seq_init(&status, qt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entries[n++] = entry;
+	if (n == 0)
+	{
+		pfree(entries);
+		return;
+	}
+	qsort(entries, n, sizeof(QtEntry *), qt_cmp_stamp);
+
+	nvictims = Max(1, n * QT_EVICT_PERCENT / 100);
+	for (i = 0; i < nvictims; i++)
+	{
+		qt_forget_entry(entries[i]);
+		hash_search(qt_hash, &entries[i]->key, HASH_REMOVE, NULL);
+	}
+	qt_shared->evictions += nvictims;
+	pg_atomic_fetch_add_u32(&qt_shared->generation, 1);
+	pfree(entries);
+}
+
+/*
+ * Store text (len bytes, not necessarily NUL-terminated) for key unless a
+ * text is stored already; cuts it at qt_max_text with the marker.
+ * 'truncated' says the caller's text was cut already.  The caller holds
+ * the lock exclusively (or is the only process: start-up).
+ */
+static void
+qt_insert_locked(const QtKey *key, const char *text, int len, bool truncated)
+{
+	QtEntry    *entry;
+	bool		found;
+	uint64		clock;
+
+	/* a cut text keeps room for the marker */
+	if (len > qt_max_text || truncated)
+	{
+		if (len > qt_max_text - QT_MARKER_LEN)
+			len = pg_mbcliplen(text, len, qt_max_text - QT_MARKER_LEN);
+		truncated = true;
+	}
+
+	entry = hash_search(qt_hash, key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		clock = pg_atomic_read_u64(&qt_shared->clock);
+		qt_touch(entry, clock);
+		qt_local_remember(key, clock);
+		return;
+	}
+
+	if (hash_get_num_entries(qt_hash) >= qt_capacity)
+		qt_evict();
+	entry = hash_search(qt_hash, key, HASH_ENTER_NULL, &found);
+	if (entry == NULL)
+		return;					/* cannot happen: eviction made room */
+
+	clock = pg_atomic_add_fetch_u64(&qt_shared->clock, 1);
+	pg_atomic_init_u64(&entry->stamp, clock);
+	memcpy(entry->text, text, len);
+	if (truncated)
+	{
+		memcpy(entry->text + len, QT_TRUNCATION_MARKER, QT_MARKER_LEN);
+		len += QT_MARKER_LEN;
+		qt_shared->truncations++;
+		qt_shared->ntruncated++;
+	}
+	entry->text[len] = '\0';
+	entry->len = len;
+	entry->truncated = truncated;
+	qt_shared->text_bytes += len;
+	qt_local_remember(key, clock);
+}
+
+/* qt_insert_locked() taking the lock */
+static void
+qt_insert(const QtKey *key, const char *text, int len, bool truncated)
+{
+	qt_lock_exclusive();
+	qt_insert_locked(key, text, len, truncated);
+	qt_unlock_exclusive();
+}
+
+static int
+qt_cmp_location(const void *a, const void *b)
+{
+	int			la = ((const LocationLen *) a)->location;
+	int			lb = ((const LocationLen *) b)->location;
+
+	return (la > lb) - (la < lb);
+}
+
+/*
+ * Sort the constant locations of jstate and set each one's length in bytes
+ * by running the core scanner over the statement (which begins at offset
+ * stmt_loc of the source string; stmt points there).  A repeated location
+ * keeps length -1 and is skipped later.  A constant starting with '-' is a
+ * negative number: the minus and the number form one constant.
+ */
+static void
+qt_constant_lengths(JumbleState *jstate, const char *stmt, int stmt_loc)
+{
+	LocationLen *locs = jstate->clocations;
+	core_yy_extra_type extra;
+	core_yyscan_t scanner;
+	core_YYSTYPE lval;
+	YYLTYPE		lloc;
+	int			prev = -1;
+	int			tok = 1;
+	int			i;
+
+	qsort(locs, jstate->clocations_count, sizeof(LocationLen), qt_cmp_location);
+
+	scanner = scanner_init(stmt, &extra, &ScanKeywords, ScanKeywordTokens);
+	extra.escape_string_warning = false;	/* warned when first parsed */
+
+	for (i = 0; i < jstate->clocations_count && tok != 0; i++)
+	{
+		int			at = locs[i].location - stmt_loc;
+
+		if (at < 0 || at <= prev)
+			continue;			/* a duplicate (or outside the statement) */
+
+		/* scan up to the token at (or, defensively, past) the constant */
+		while ((tok = core_yylex(&lval, &lloc, scanner)) != 0)
+		{
+			if (lloc < at)
+				continue;
+			if (stmt[at] == '-')
+				tok = core_yylex(&lval, &lloc, scanner);	/* the number */
+			if (tok != 0)
+			{
+				/* the scanner NUL-terminates the current token in scanbuf */
+				locs[i].length = (int) strlen(extra.scanbuf + at);
+			}
+			break;
+		}
+		prev = at;
+	}
+	scanner_finish(scanner);
+}
+
+/*
+ * The normalized form of a statement of len bytes at stmt (offset stmt_loc
+ * in the source string): each constant replaced by $n, n counting from
+ * the highest external parameter number + 1 in location order; a location
+ * recorded twice is replaced once and numbered once (as pg_stat_statements
+ * 15 does).  palloc'd; *outlen gets its length.
+ */
+static char *
+qt_normalize(JumbleState *jstate, const char *stmt, int stmt_loc, int len,
+			 int *outlen)
+{
+	char	   *out;
+	int			o = 0;			/* bytes written to out */
+	int			copied = 0;		/* bytes of stmt consumed */
+	int			n = jstate->highest_extern_param_id;	/* last $n written */
+	int			i;
+
+	qt_constant_lengths(jstate, stmt, stmt_loc);
+
+	/* "$" and up to 10 digits can be longer than the constant it replaces */
+	out = palloc(len + jstate->clocations_count * 12 + 1);
+
+	for (i = 0; i < jstate->clocations_count; i++)
+	{
+		int			at = jstate->clocations[i].location - stmt_loc;
+		int			clen = jstate->clocations[i].length;
+
+		if (clen < 0 || at < copied || at + clen > len)
+			continue;
+		memcpy(out + o, stmt + copied, at - copied);
+		o += at - copied;
+		o += sprintf(out + o, "$%d", ++n);
+		copied = at + clen;
+	}
+	memcpy(out + o, stmt + copied, len - copied);
+	o += len - copied;
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+static bool
+qt_is_prepare_related(Node *stmt)
+{
+	return IsA(stmt, ExecuteStmt) || IsA(stmt, PrepareStmt) ||
+		IsA(stmt, DeallocateStmt);
+}
+
+/*
+ * post_parse_analyze_hook: store the normalized text of a statement whose
+ * (database, queryid) has none yet.
+ */
+static void
+qt_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	QtKey		key;
+	const char *stmt;
+	int			loc;
+	int			len;
+
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+
+	if (qt_shared == NULL || query->queryId == UINT64CONST(0) ||
+		pstate->p_sourcetext == NULL)
+		return;
+	if (query->utilityStmt != NULL && qt_is_prepare_related(query->utilityStmt))
+		return;
+	if (!obs_would_track(obs_nesting_level(), query->utilityStmt != NULL))
+		return;
+
+	qt_make_key(&key, MyDatabaseId, query->queryId);
+	if (qt_local_recent(&key) || qt_lookup_touch(&key))
+		return;
+
+	/* missing: build the text outside any lock */
+	loc = query->stmt_location;
+	len = query->stmt_len;
+	stmt = CleanQuerytext(pstate->p_sourcetext, &loc, &len);
+	if (jstate != NULL && jstate->clocations_count > 0)
+	{
+		char	   *norm = qt_normalize(jstate, stmt, loc, len, &len);
+
+		qt_insert(&key, norm, len, false);
+		pfree(norm);
+	}
+	else
+		qt_insert(&key, stmt, len, false);
+}
+
+/*
+ * Recorder: a statement ran; keep its text fresh for eviction.  Usually
+ * answered from the backend-local cache without any lock.
+ */
 void
 obs_query_text_record(const ObsSample *sample)
 {
+	QtKey		key;
+
+	if (qt_shared == NULL || sample->queryid == UINT64CONST(0) || sample->failed)
+		return;
+	qt_make_key(&key, sample->dbid, sample->queryid);
+	if (!qt_local_recent(&key))
+		(void) qt_lookup_touch(&key);
 }
 
 void
 obs_query_text_info(ObsInfoSink *sink)
 {
+	int64		entries;
+	int64		evictions;
+	int64		truncations;
+	int64		ntruncated;
+	int64		bytes;
+	int64		resets;
+
+	if (qt_shared == NULL)
+		return;
+	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	entries = hash_get_num_entries(qt_hash);
+	evictions = qt_shared->evictions;
+	truncations = qt_shared->truncations;
+	ntruncated = qt_shared->ntruncated;
+	bytes = qt_shared->text_bytes;
+	resets = qt_shared->resets;
+	LWLockRelease(&qt_shared->lock);
+
+	obs_info_add_int(sink, "query_text", "entries", entries,
+					 "statement texts stored");
+	obs_info_add_int(sink, "query_text", "capacity", qt_capacity,
+					 "most texts kept (observa.max_query_texts)");
+	obs_info_add_int(sink, "query_text", "max_query_text", qt_max_text,
+					 "longest text kept, in bytes (observa.max_query_text)");
+	obs_info_add_int(sink, "query_text", "evictions", evictions,
+					 "texts evicted to make room since start or reset");
+	obs_info_add_int(sink, "query_text", "truncated", ntruncated,
+					 "stored texts cut at observa.max_query_text");
+	obs_info_add_int(sink, "query_text", "truncations", truncations,
+					 "texts truncated when stored since start or reset");
+	obs_info_add_int(sink, "query_text", "text_bytes", bytes,
+					 "bytes of the stored texts");
+	obs_info_add_int(sink, "query_text", "resets", resets,
+					 "times every text was forgotten (observa.reset()) since start");
+	obs_info_add_int(sink, "query_text", "shared_memory_bytes",
+					 (int64) obs_query_text_shmem_size(),
+					 "shared memory of the text store");
 }
 
 char *
 obs_query_text_get(Oid dbid, uint64 queryid, bool *truncated)
 {
-	*truncated = false;
-	return NULL;
+	QtKey		key;
+	QtEntry    *entry;
+	char	   *copy = NULL;
+
+	if (truncated)
+		*truncated = false;
+	if (qt_shared == NULL)
+		return NULL;
+
+	qt_make_key(&key, dbid, queryid);
+	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		/* copy under the lock: the slot may be reused once we release it */
+		copy = palloc(entry->len + 1);
+		memcpy(copy, entry->text, entry->len + 1);
+		if (truncated)
+			*truncated = entry->truncated;
+		qt_touch(entry, pg_atomic_read_u64(&qt_shared->clock));
+	}
+	LWLockRelease(&qt_shared->lock);
+	return copy;
+}
+
+bool
+obs_query_text_put(Oid dbid, uint64 queryid, const char *text, bool truncated)
+{
+	QtKey		key;
+	int			len;
+
+	if (qt_shared == NULL || text == NULL)
+		return false;
+	len = (int) strlen(text);
+	/* a text read back with obs_query_text_get() ends with the marker */
+	if (truncated && len >= QT_MARKER_LEN &&
+		strcmp(text + len - QT_MARKER_LEN, QT_TRUNCATION_MARKER) == 0)
+		len -= QT_MARKER_LEN;
+	qt_make_key(&key, dbid, queryid);
+	qt_insert(&key, text, len, truncated);
+	return true;
 }
 
 void
 obs_query_text_release(Oid dbid, uint64 queryid)
 {
+	QtKey		key;
+	QtEntry    *entry;
+
+	if (qt_shared == NULL)
+		return;
+	qt_make_key(&key, dbid, queryid);
+	qt_lock_exclusive();
+	entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		qt_forget_entry(entry);
+		hash_search(qt_hash, &key, HASH_REMOVE, NULL);
+		pg_atomic_fetch_add_u32(&qt_shared->generation, 1);
+	}
+	qt_unlock_exclusive();
 }
 
 void
 obs_query_text_reset(void)
 {
+	HASH_SEQ_STATUS status;
+	QtEntry    *entry;
+
+	if (qt_shared == NULL)
+		return;
+	qt_lock_exclusive();
+	hash_seq_init(&status, qt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(qt_hash, &entry->key, HASH_REMOVE, NULL);
+	qt_shared->evictions = 0;
+	qt_shared->truncations = 0;
+	qt_shared->ntruncated = 0;
+	qt_shared->text_bytes = 0;
+	qt_shared->resets++;
+	pg_atomic_fetch_add_u32(&qt_shared->generation, 1);
+	qt_unlock_exclusive();
+}
+
+/*
+ * observa.statement_text(queryid bigint) RETURNS text: the stored text of
+ * queryid in the current database, or NULL.  The store does not know who
+ * ran a statement, so only superusers and members of pg_read_all_stats
+ * may read texts (also enforced by the install script's grants).
+ */
+PG_FUNCTION_INFO_V1(observa_statement_text);
+
+Datum
+observa_statement_text(PG_FUNCTION_ARGS)
+{
+	uint64		queryid;
+	char	   *text;
+	bool		truncated;
+
+	obs_require_preload();
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read statement texts"),
+				 errdetail("Texts are not tied to the role that ran them."),
+				 errhint("Grant the pg_read_all_stats role, or use observa.statement_stats, which shows each role its own texts.")));
+
+	queryid = (uint64) PG_GETARG_INT64(0);
+	text = obs_query_text_get(MyDatabaseId, queryid, &truncated);
+	if (text == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(text));
 }

@@ -25,6 +25,15 @@ extern char *obs_query_text_get(Oid dbid, uint64 queryid, bool *truncated);
  */
 extern void obs_query_text_release(Oid dbid, uint64 queryid);
 
+/*
+ * Store a text for (dbid, queryid) unless one is stored already, truncating
+ * it at observa.max_query_text; for a persistence layer that saved texts
+ * with obs_query_text_get() and reloads them after a restart.  Returns
+ * false when the store is not available (not preloaded).
+ */
+extern bool obs_query_text_put(Oid dbid, uint64 queryid, const char *text,
+							   bool truncated);
+
 /* forget every text (observa.reset()) */
 extern void obs_query_text_reset(void);
 
