@@ -7,7 +7,9 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
 name=${1:?usage: test/acceptance.sh NAME}
-script=${ACCEPTANCE_DIR:-$here/../shared/acceptance}/$name
+adir=${ACCEPTANCE_DIR:-$here/../shared/acceptance}
+[ -d "$adir" ] || adir=/work/shared/acceptance
+script=$adir/$name
 [ -x "$script" ] || [ -f "$script" ] || obs_die "no acceptance check $script"
 obs_workdir acc
 trap obs_cleanup EXIT
