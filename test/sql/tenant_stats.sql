@@ -87,7 +87,10 @@ SELECT count(*) FROM ten_plain WHERE org_id = 8;
 -- (under org_id alone, ten_orders has no tenant column: 5 is no tenant)
 SELECT count(*) FROM ten_orders WHERE tenant_id = 5;
 RESET observa.tenant_columns;
-SELECT tenant, calls, top_tables FROM observa.tenant_stats
+-- (top tables of similar time may come in either order: sort them here)
+SELECT tenant, calls,
+       ARRAY(SELECT t FROM unnest(top_tables::text[]) t ORDER BY t COLLATE "C") AS top_tables
+  FROM observa.tenant_stats
  WHERE datname = current_database() AND tenant IN ('42', '8', '5')
  ORDER BY tenant COLLATE "C";
 
