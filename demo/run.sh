@@ -24,7 +24,7 @@ obs_psql -d postgres >/dev/null <<'SQL' || obs_die "reset failed"
 DO $$
 DECLARE f text;
 BEGIN
-    FOREACH f IN ARRAY ARRAY['reset', 'reset_slow_queries', 'reset_tenant_stats'] LOOP
+    FOREACH f IN ARRAY ARRAY['reset', 'reset_slow_queries', 'reset_tenant_stats', 'reset_advisor'] LOOP
         IF to_regprocedure(format('observa.%s()', f)) IS NOT NULL THEN
             EXECUTE format('SELECT observa.%s()', f);
         END IF;

@@ -1072,8 +1072,9 @@ BEGIN
     ELSE
         RETURN QUERY
             SELECT format('  %s%s', coalesce(x ->> 'index_def', x::text),
-                          CASE WHEN x ? 'est_improvement_pct'
-                               THEN format('  -- est. %s%% better', x ->> 'est_improvement_pct') ELSE '' END)
+                          CASE WHEN x ->> 'est_improvement_pct' IS NOT NULL
+                               THEN format('  -- est. %s%% cheaper',
+                                           round((x ->> 'est_improvement_pct')::numeric)) ELSE '' END)
                    || CASE WHEN x ->> 'reason' IS NOT NULL
                            THEN E'\n      ' || @extschema@.report_line(x ->> 'reason', 100) ELSE '' END
               FROM jsonb_array_elements(e) x;
