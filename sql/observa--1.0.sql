@@ -109,6 +109,150 @@ GRANT SELECT ON @extschema@.slow_queries TO PUBLIC;
 
 -- ==== index advisor ====
 
+-- Captured workload: predicates and ORDER BY ... LIMIT keys per table and
+-- column (docs/advisor.md).
+CREATE FUNCTION @extschema@.advisor_workload(
+    OUT schemaname text,
+    OUT relname text,
+    OUT column_name text,
+    OUT predicate_class text,
+    OUT on_expression boolean,
+    OUT statements bigint,
+    OUT calls bigint,
+    OUT rows_removed bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_advisor_workload'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.advisor_workload() IS
+'predicates and sort keys the index advisor captured, per table and column';
+
+CREATE FUNCTION @extschema@.recommend_indexes(
+    OUT schemaname text,
+    OUT relname text,
+    OUT columns text[],
+    OUT index_def text,
+    OUT tenant_column text,
+    OUT tenant_leading boolean,
+    OUT est_cost_before float8,
+    OUT est_cost_after float8,
+    OUT est_improvement_pct float8,
+    OUT est_size_bytes bigint,
+    OUT queries bigint[],
+    OUT calls bigint,
+    OUT reason text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_recommend_indexes'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.recommend_indexes() IS
+'indexes that the captured workload needs, each proven by hypothetical-index costing';
+
+CREATE FUNCTION @extschema@.reset_advisor()
+RETURNS void
+AS 'MODULE_PATHNAME', 'observa_reset_advisor'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.reset_advisor() IS
+'forget the workload the index advisor captured';
+
+-- Build one index with CREATE INDEX CONCURRENTLY in a background worker
+-- running as the calling role.
+CREATE FUNCTION @extschema@.create_index(
+    index_def text,
+    OUT index_name text,
+    OUT status text,
+    OUT detail text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'observa_create_index'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.create_index(text) IS
+'queue one CREATE INDEX CONCURRENTLY, run by a background worker as the calling role';
+
+CREATE FUNCTION @extschema@.index_builds(
+    OUT schemaname text,
+    OUT index_name text,
+    OUT relname text,
+    OUT role text,
+    OUT state text,
+    OUT detail text,
+    OUT queued_at timestamptz,
+    OUT finished_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_index_builds'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.index_builds() IS
+'index builds queued by create_index(): queued, building, created or failed';
+
+CREATE FUNCTION @extschema@.create_recommended_indexes(
+    dry_run boolean DEFAULT true,
+    max_indexes integer DEFAULT NULL,
+    OUT index_def text,
+    OUT status text,
+    OUT detail text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    res record;
+    n integer := 0;
+BEGIN
+    IF max_indexes IS NOT NULL AND max_indexes < 0 THEN
+        RAISE EXCEPTION 'max_indexes must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass NULL for no limit.';
+    END IF;
+    IF dry_run IS NULL THEN
+        RAISE EXCEPTION 'dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass true to list the indexes, false to create them.';
+    END IF;
+    FOR r IN SELECT ri.index_def AS def
+               FROM @extschema@.recommend_indexes() ri
+              ORDER BY ri.est_improvement_pct DESC, ri.index_def COLLATE "C" LOOP
+        EXIT WHEN max_indexes IS NOT NULL AND n >= max_indexes;
+        n := n + 1;
+        IF dry_run THEN
+            index_def := r.def; status := 'dry_run'; detail := 'not created (dry_run => true)';
+        ELSE
+            res := @extschema@.create_index(r.def);
+            index_def := r.def; status := res.status; detail := res.detail;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.create_recommended_indexes(boolean, integer) IS
+'create (or with dry_run list) the indexes recommend_indexes() proposes';
+
+-- Indexes observa created, and their statements' latency before / after.
+CREATE FUNCTION @extschema@.advisor_index_effect(
+    OUT schemaname text,
+    OUT relname text,
+    OUT index_name text,
+    OUT created_at timestamptz,
+    OUT queryid bigint,
+    OUT calls_before bigint,
+    OUT mean_ms_before float8,
+    OUT calls_after bigint,
+    OUT mean_ms_after float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_advisor_index_effect'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.advisor_index_effect() IS
+'latency of the statements an index observa created serves, sampled before and after it';
+
+GRANT EXECUTE ON FUNCTION @extschema@.advisor_workload() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.recommend_indexes() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.advisor_index_effect() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.index_builds() TO pg_read_all_stats;
+
 -- ==== end index advisor ====
 
 -- ==== tenant statistics ====

@@ -516,7 +516,13 @@ gather_plan(const ObsSample *sample, SlowParts *parts)
 	es->format = (slow_plan == OBS_SLOW_PLAN_JSON) ?
 		EXPLAIN_FORMAT_JSON : EXPLAIN_FORMAT_TEXT;
 	es->costs = true;
-	es->analyze = (qd->instrument_options & INSTRUMENT_ROWS) != 0;
+	/*
+	 * Actual rows only when asked for: other rooms (the index advisor's
+	 * sampling) may have instrumented this statement too, and the plan
+	 * must not change shape with their sampling.
+	 */
+	es->analyze = slow_plan_analyze &&
+		(qd->instrument_options & INSTRUMENT_ROWS) != 0;
 	es->timing = es->analyze && (qd->instrument_options & INSTRUMENT_TIMER);
 	es->summary = false;
 	ExplainBeginOutput(es);

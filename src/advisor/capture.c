@@ -1,0 +1,767 @@
+/*-------------------------------------------------------------------------
+ *
+ * capture.c
+ *		Index advisor, workload capture: for a sample of top-level
+ *		statements, the predicates their table scans evaluated, the
+ *		ORDER BY ... LIMIT keys they sorted on, the rows they wrote, and one
+ *		example of the statement with its bind parameters.
+ *
+ * Sampling: obs_advisor_executor_start decides once per top-level
+ * statement (probability observa.advisor_sample_rate) and asks only the
+ * sampled ones for INSTRUMENT_ROWS, so unsampled statements cost one
+ * random number.  At record time a sampled, successful statement's plan
+ * state tree is walked (no catalog access beyond the syscache lookups of
+ * operator properties), and the result is folded into one AdvQuery entry
+ * per (database, queryid).  Each sampled execution counts 1/rate
+ * estimated executions.
+ *
+ * Storage: a fixed array of observa.advisor_max_queries entries in shared
+ * memory (AdvShared), least recently sampled entry evicted when full.  The
+ * example is kept in the entry (ADV_EXAMPLE_LEN bytes: statement text and
+ * parameters rendered as text); longer examples are not kept and counted.
+ * The slowest sampled execution's example is kept: it is the one an index
+ * must help.
+ *
+ * Locking protocol: adv_shared->lock (an LWLock embedded in the struct).
+ *	- look up an entry: lock shared; then update its counters under the
+ *	  entry's spinlock (no palloc, no ereport there);
+ *	- create or evict an entry, replace an example, reset, and touch the
+ *	  create slots or created-index records: lock exclusive.
+ * The example text is rendered (palloc, output functions) before the
+ * exclusive lock is taken.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "access/stratnum.h"
+#include "access/sysattr.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "common/pg_prng.h"
+#include "executor/executor.h"
+#include "executor/instrument.h"
+#include "lib/stringinfo.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+
+#include "advisor.h"
+
+AdvShared  *adv_shared = NULL;
+
+const char *const adv_class_names[ADV_NCLASSES] = {
+	"equality", "range", "in", "like_prefix", "full_text", "is_null", "other"
+};
+
+/* the QueryDesc of the top-level statement sampled at ExecutorStart */
+static QueryDesc *sampled_qd = NULL;
+static bool lock_attached = false;
+
+/* what one execution's plan showed */
+typedef struct AdvCapture
+{
+	int			nscans;
+	AdvScan		scans[ADV_MAX_SCANS];
+	PlannedStmt *pstmt;
+} AdvCapture;
+
+Size
+adv_capture_shmem_size(void)
+{
+	return add_size(offsetof(AdvShared, queries),
+					mul_size(adv_max_queries, sizeof(AdvQuery)));
+}
+
+void
+adv_capture_shmem_startup(void)
+{
+	bool		found;
+
+	adv_shared = ShmemInitStruct("observa advisor", adv_capture_shmem_size(),
+								 &found);
+	if (!found)
+	{
+		memset(adv_shared, 0, adv_capture_shmem_size());
+		adv_shared->tranche_id = LWLockNewTrancheId();
+		LWLockInitialize(&adv_shared->lock, adv_shared->tranche_id);
+		adv_shared->max_queries = adv_max_queries;
+		adv_shared->reset_at = GetCurrentTimestamp();
+		for (int i = 0; i < adv_max_queries; i++)
+			SpinLockInit(&adv_shared->queries[i].mutex);
+	}
+	lock_attached = false;
+}
+
+/* register the lock's tranche name in this backend, once */
+void
+adv_lock_attach(void)
+{
+	if (!lock_attached && adv_shared)
+	{
+		LWLockRegisterTranche(adv_shared->tranche_id, "observa_advisor");
+		lock_attached = true;
+	}
+}
+
+/*
+ * Decide whether this top-level statement is sampled; if so ask the
+ * executor for row counts (rows removed by filters).
+ */
+void
+adv_capture_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (adv_shared == NULL || obs_nesting_level() != 0)
+		return;
+	if (queryDesc->operation == CMD_UTILITY || adv_sample_rate <= 0.0)
+		return;
+	if (adv_sample_rate < 1.0 &&
+		pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
+		return;
+	sampled_qd = queryDesc;
+	queryDesc->instrument_options |= INSTRUMENT_ROWS;
+}
+
+/* strip binary-compatible relabelling */
+static Expr *
+strip_relabel(Expr *e)
+{
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	return e;
+}
+
+/*
+ * If 'e' is a Var of scanrelid, or an immutable expression over exactly
+ * one such Var and nothing else variable, return that Var's attnum.
+ */
+static AttrNumber
+column_of(Expr *e, Index scanrelid, bool *is_expr)
+{
+	List	   *vars;
+	Var		   *v;
+
+	e = strip_relabel(e);
+	if (e == NULL)
+		return InvalidAttrNumber;
+	if (IsA(e, Var))
+	{
+		v = (Var *) e;
+		*is_expr = false;
+		return (v->varno == (int) scanrelid && v->varlevelsup == 0 &&
+				v->varattno > 0) ? v->varattno : InvalidAttrNumber;
+	}
+	if (!IsA(e, FuncExpr) && !IsA(e, OpExpr) && !IsA(e, CoerceViaIO))
+		return InvalidAttrNumber;
+	vars = pull_var_clause((Node *) e, 0);
+	if (list_length(vars) != 1 || contain_mutable_functions((Node *) e))
+		return InvalidAttrNumber;
+	v = linitial_node(Var, vars);
+	*is_expr = true;
+	return (v->varno == (int) scanrelid && v->varlevelsup == 0 &&
+			v->varattno > 0) ? v->varattno : InvalidAttrNumber;
+}
+
+/* a side that is constant during the scan: no Vars, nothing volatile */
+static bool
+is_value_side(Expr *e)
+{
+	return e != NULL && !contain_var_clause((Node *) e) &&
+		!contain_volatile_functions((Node *) e);
+}
+
+/*
+ * Classify one scan qual.  Returns false for quals that are not
+ * "column (or expression of a column) <op> value".  Uses the operator's
+ * restriction estimator to tell equality, range, LIKE and full-text
+ * apart (one syscache lookup).
+ */
+bool
+adv_classify_qual(Expr *clause, Index scanrelid, AdvQual *out)
+{
+	bool		is_expr = false;
+	Expr	   *col = NULL;
+	Expr	   *val = NULL;
+	Oid			opno = InvalidOid;
+	RegProcedure rest;
+
+	memset(out, 0, sizeof(*out));
+	out->clause = clause;
+
+	if (IsA(clause, NullTest))
+	{
+		NullTest   *nt = (NullTest *) clause;
+
+		if (nt->nulltesttype != IS_NULL || nt->argisrow)
+			return false;
+		out->attnum = column_of(nt->arg, scanrelid, &is_expr);
+		if (out->attnum == InvalidAttrNumber)
+			return false;
+		out->cls = ADV_ISNULL;
+		out->colexpr = strip_relabel(nt->arg);
+		out->is_const = true;
+		return true;
+	}
+	if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) clause;
+
+		if (!sa->useOr || list_length(sa->args) != 2)
+			return false;
+		col = linitial(sa->args);
+		val = lsecond(sa->args);
+		opno = sa->opno;
+		out->attnum = column_of(col, scanrelid, &is_expr);
+		if (out->attnum == InvalidAttrNumber || !is_value_side(val))
+			return false;
+		rest = get_oprrest(opno);
+		out->cls = (rest == F_EQSEL) ? ADV_IN : ADV_OTHER;
+	}
+	else if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+		Expr	   *l = linitial(op->args);
+		Expr	   *r = lsecond(op->args);
+
+		opno = op->opno;
+		out->attnum = column_of(l, scanrelid, &is_expr);
+		if (out->attnum != InvalidAttrNumber && is_value_side(r))
+		{
+			col = l;
+			val = r;
+		}
+		else
+		{
+			out->attnum = column_of(r, scanrelid, &is_expr);
+			if (out->attnum == InvalidAttrNumber || !is_value_side(l))
+				return false;
+			col = r;
+			val = l;
+		}
+		rest = get_oprrest(opno);
+		switch (rest)
+		{
+			case F_EQSEL:
+				out->cls = ADV_EQ;
+				break;
+			case F_SCALARLTSEL:
+			case F_SCALARLESEL:
+			case F_SCALARGTSEL:
+			case F_SCALARGESEL:
+				out->cls = ADV_RANGE;
+				break;
+			case F_LIKESEL:
+			case F_PREFIXSEL:
+				out->cls = ADV_OTHER;
+				val = strip_relabel(val);
+				if (val && IsA(val, Const) && !((Const *) val)->constisnull &&
+					(((Const *) val)->consttype == TEXTOID ||
+					 ((Const *) val)->consttype == VARCHAROID))
+				{
+					char	   *pat = TextDatumGetCString(((Const *) val)->constvalue);
+
+					out->like_prefix_known = true;
+					if (rest == F_PREFIXSEL ||
+						(pat[0] != '\0' && pat[0] != '%' && pat[0] != '_' &&
+						 pat[0] != '\\'))
+						out->cls = ADV_LIKE_PREFIX;
+					pfree(pat);
+				}
+				else if (val && IsA(val, Param))
+					out->cls = ADV_LIKE_PREFIX; /* judged on re-planning */
+				break;
+			case F_TSMATCHSEL:
+				out->cls = ADV_FTS;
+				break;
+			default:
+				out->cls = ADV_OTHER;
+				break;
+		}
+	}
+	else
+		return false;
+
+	out->colexpr = strip_relabel(col);
+	out->value = val;
+	out->is_const = IsA(strip_relabel(val), Const);
+	return true;
+}
+
+/*
+ * The quals a scan node evaluates, in terms of the table's columns, and
+ * its range-table index; NIL for nodes that are not table scans.
+ */
+List *
+adv_scan_quals(Plan *plan, Index *scanrelid)
+{
+	List	   *quals = NIL;
+
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+			quals = plan->qual;
+			break;
+		case T_IndexScan:
+			quals = list_concat_copy(((IndexScan *) plan)->indexqualorig,
+									 plan->qual);
+			break;
+		case T_IndexOnlyScan:
+			quals = list_concat_copy(((IndexOnlyScan *) plan)->recheckqual,
+									 plan->qual);
+			break;
+		case T_BitmapHeapScan:
+			quals = list_concat_copy(((BitmapHeapScan *) plan)->bitmapqualorig,
+									 plan->qual);
+			break;
+		default:
+			return NIL;
+	}
+	*scanrelid = ((Scan *) plan)->scanrelid;
+	return quals;
+}
+
+static uint32
+const_hash(Expr *e)
+{
+	Const	   *c;
+
+	e = strip_relabel(e);
+	if (e == NULL || !IsA(e, Const))
+		return 0;
+	c = (Const *) e;
+	if (c->constisnull)
+		return 1;
+	if (c->constbyval)
+		return hash_bytes((const unsigned char *) &c->constvalue, sizeof(Datum));
+	if (c->constlen == -1)
+	{
+		struct varlena *v = (struct varlena *) DatumGetPointer(c->constvalue);
+
+		if (VARATT_IS_EXTENDED(v))
+			return 2;
+		return hash_bytes((const unsigned char *) VARDATA_ANY(v),
+						  VARSIZE_ANY_EXHDR(v));
+	}
+	if (c->constlen > 0)
+		return hash_bytes((const unsigned char *) DatumGetPointer(c->constvalue),
+						  c->constlen);
+	return hash_bytes((const unsigned char *) DatumGetCString(c->constvalue),
+					  strlen(DatumGetCString(c->constvalue)));
+}
+
+static AdvScan *
+capture_scan(AdvCapture *cap, Oid relid)
+{
+	for (int i = 0; i < cap->nscans; i++)
+		if (cap->scans[i].relid == relid)
+			return &cap->scans[i];
+	if (cap->nscans >= ADV_MAX_SCANS)
+		return NULL;
+	memset(&cap->scans[cap->nscans], 0, sizeof(AdvScan));
+	cap->scans[cap->nscans].relid = relid;
+	return &cap->scans[cap->nscans++];
+}
+
+/* the table and column a sort/target expression comes from, if any */
+static bool
+resolve_column(Plan *plan, Expr *e, PlannedStmt *pstmt, Oid *relid,
+			   AttrNumber *attnum)
+{
+	for (int depth = 0; depth < 16 && plan != NULL; depth++)
+	{
+		Var		   *v;
+		TargetEntry *tle;
+		Plan	   *child;
+
+		e = strip_relabel(e);
+		if (e == NULL || !IsA(e, Var))
+			return false;
+		v = (Var *) e;
+		if (v->varno == OUTER_VAR)
+			child = outerPlan(plan);
+		else if (v->varno == INNER_VAR)
+			child = innerPlan(plan);
+		else
+		{
+			RangeTblEntry *rte;
+
+			if (!IsA(plan, SeqScan) && !IsA(plan, IndexScan) &&
+				!IsA(plan, IndexOnlyScan) && !IsA(plan, BitmapHeapScan))
+				return false;
+			if (v->varno != (int) ((Scan *) plan)->scanrelid || v->varattno <= 0)
+				return false;
+			rte = rt_fetch(v->varno, pstmt->rtable);
+			*relid = rte->relid;
+			*attnum = v->varattno;
+			return true;
+		}
+		if (child == NULL)
+			return false;
+		tle = get_tle_by_resno(child->targetlist, v->varattno);
+		if (tle == NULL)
+			return false;
+		e = tle->expr;
+		plan = child;
+	}
+	return false;
+}
+
+/* Sort directly under Limit: its keys, when they are columns of one table */
+static void
+capture_sort(AdvCapture *cap, Limit *limit)
+{
+	Plan	   *p = outerPlan(&limit->plan);
+	Sort	   *sort;
+
+	while (p && (IsA(p, Result) || IsA(p, GatherMerge)))
+		p = outerPlan(p);
+	if (p == NULL || (!IsA(p, Sort) && !IsA(p, IncrementalSort)))
+		return;
+	sort = (Sort *) p;
+	for (int i = 0; i < sort->numCols && i < ADV_MAX_SORT; i++)
+	{
+		TargetEntry *tle = get_tle_by_resno(sort->plan.targetlist,
+											sort->sortColIdx[i]);
+		Oid			relid;
+		AttrNumber	attnum;
+		Oid			opfamily,
+					opcintype;
+		int16		strategy;
+		AdvScan    *scan;
+
+		if (tle == NULL ||
+			!resolve_column(&sort->plan, tle->expr, cap->pstmt, &relid, &attnum))
+			return;
+		scan = capture_scan(cap, relid);
+		if (scan == NULL || (i > 0 && scan->nsort != i))
+			return;
+		if (!get_ordering_op_properties(sort->sortOperators[i], &opfamily,
+										&opcintype, &strategy))
+			return;
+		scan->sort_att[i] = attnum;
+		scan->sort_desc[i] = (strategy == BTGreaterStrategyNumber);
+		scan->nsort = i + 1;
+	}
+}
+
+static bool capture_walker(PlanState *ps, void *context);
+
+static bool
+capture_walker(PlanState *ps, void *context)
+{
+	AdvCapture *cap = (AdvCapture *) context;
+	Plan	   *plan = ps->plan;
+	Index		scanrelid = 0;
+	List	   *quals;
+	ListCell   *lc;
+
+	if (IsA(plan, Limit))
+		capture_sort(cap, (Limit *) plan);
+
+	quals = adv_scan_quals(plan, &scanrelid);
+	if (scanrelid > 0)
+	{
+		RangeTblEntry *rte = rt_fetch(scanrelid, cap->pstmt->rtable);
+		AdvScan    *scan;
+
+		if (rte->rtekind == RTE_RELATION && rte->relid >= FirstNormalObjectId &&
+			(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW) &&
+			(scan = capture_scan(cap, rte->relid)) != NULL)
+		{
+			if (ps->instrument)
+			{
+				scan->rows_removed += ps->instrument->nfiltered1;
+				scan->rows_out += ps->instrument->ntuples +
+					ps->instrument->tuplecount;
+			}
+			foreach(lc, quals)
+			{
+				AdvQual		q;
+				AdvPred    *p = NULL;
+
+				if (!adv_classify_qual((Expr *) lfirst(lc), scanrelid, &q))
+					continue;
+				for (int i = 0; i < scan->npreds; i++)
+					if (scan->preds[i].attnum == q.attnum &&
+						scan->preds[i].cls == q.cls)
+						p = &scan->preds[i];
+				if (p == NULL)
+				{
+					if (scan->npreds >= ADV_MAX_PREDS)
+						continue;
+					p = &scan->preds[scan->npreds++];
+					p->attnum = q.attnum;
+					p->cls = q.cls;
+					p->count = 1;
+					if (IsA(q.colexpr, FuncExpr))
+						p->funcid = ((FuncExpr *) q.colexpr)->funcid;
+					if (!IsA(q.colexpr, Var))
+						p->flags |= ADV_PF_EXPR;
+					if (q.is_const)
+					{
+						p->flags |= ADV_PF_CONST;
+						p->consthash = const_hash(q.value);
+					}
+				}
+			}
+		}
+	}
+	return planstate_tree_walker(ps, capture_walker, context);
+}
+
+/*
+ * The example: statement text (this statement's part of the source) and
+ * its parameters as text.  Layout: int32 len, text, int16 nparams, then
+ * per parameter: Oid type, char isnull, int32 len, bytes; then int16 len
+ * and the search_path.  Returns the
+ * length, or 0 when it does not fit.
+ */
+static int
+render_example(const ObsSample *sample, char *buf)
+{
+	const char *text = sample->source_text;
+	int			loc = sample->stmt_location;
+	int			len = sample->stmt_len;
+	int			off = 0;
+	int16		nparams = 0;
+	ParamListInfo params = sample->params;
+
+	if (text == NULL)
+		return 0;
+	if (loc < 0 || loc > (int) strlen(text))
+		loc = 0;
+	if (len <= 0)
+		len = strlen(text + loc);
+	if (len + 64 > ADV_EXAMPLE_LEN)
+		return 0;
+	memcpy(buf, &len, sizeof(int32));
+	memcpy(buf + sizeof(int32), text + loc, len);
+	off = sizeof(int32) + len;
+	if (params && params->paramFetch == NULL)
+		nparams = params->numParams;
+	memcpy(buf + off, &nparams, sizeof(int16));
+	off += sizeof(int16);
+	for (int i = 0; i < nparams; i++)
+	{
+		ParamExternData *prm = &params->params[i];
+		char		isnull = prm->isnull;
+		char	   *str = NULL;
+		int32		slen = 0;
+		Oid			typoutput;
+		bool		varlena;
+
+		if (!OidIsValid(prm->ptype))
+			return 0;
+		if (!isnull)
+		{
+			getTypeOutputInfo(prm->ptype, &typoutput, &varlena);
+			str = OidOutputFunctionCall(typoutput, prm->value);
+			slen = strlen(str);
+		}
+		if (off + (int) (sizeof(Oid) + 1 + sizeof(int32)) + slen > ADV_EXAMPLE_LEN)
+			return 0;
+		memcpy(buf + off, &prm->ptype, sizeof(Oid));
+		off += sizeof(Oid);
+		buf[off++] = isnull;
+		memcpy(buf + off, &slen, sizeof(int32));
+		off += sizeof(int32);
+		if (slen > 0)
+			memcpy(buf + off, str, slen);
+		off += slen;
+	}
+	/* the search_path the statement's names were resolved with */
+	{
+		const char *sp = namespace_search_path ? namespace_search_path : "";
+		int16		splen = strlen(sp);
+
+		if (off + (int) sizeof(int16) + splen > ADV_EXAMPLE_LEN)
+			return 0;
+		memcpy(buf + off, &splen, sizeof(int16));
+		off += sizeof(int16);
+		memcpy(buf + off, sp, splen);
+		off += splen;
+	}
+	return off;
+}
+
+/* fold one execution into an entry; caller holds the entry's spinlock */
+static void
+fold_counts(AdvQuery *q, const AdvCapture *cap, const ObsSample *sample,
+			double weight)
+{
+	q->calls += weight;
+	q->sampled++;
+	q->total_ms += sample->duration_ms;
+	if (sample->operation == OBS_OP_INSERT || sample->operation == OBS_OP_UPDATE ||
+		sample->operation == OBS_OP_DELETE || sample->operation == OBS_OP_MERGE)
+		q->dml_rows += weight * (double) sample->rows;
+	q->last_used = adv_shared->clock;
+	for (int s = 0; s < cap->nscans; s++)
+	{
+		const AdvScan *cs = &cap->scans[s];
+
+		for (int t = 0; t < q->nscans; t++)
+		{
+			AdvScan    *qs = &q->scans[t];
+
+			if (qs->relid != cs->relid)
+				continue;
+			qs->rows_removed += cs->rows_removed;
+			qs->rows_out += cs->rows_out;
+			for (int i = 0; i < cs->npreds; i++)
+				for (int j = 0; j < qs->npreds; j++)
+					if (qs->preds[j].attnum == cs->preds[i].attnum &&
+						qs->preds[j].cls == cs->preds[i].cls)
+					{
+						qs->preds[j].count++;
+						if (qs->preds[j].consthash != cs->preds[i].consthash)
+							qs->preds[j].flags |= ADV_PF_VARIES;
+					}
+		}
+	}
+}
+
+static AdvQuery *
+find_entry(Oid dbid, uint64 queryid)
+{
+	for (int i = 0; i < adv_shared->max_queries; i++)
+	{
+		AdvQuery   *q = &adv_shared->queries[i];
+
+		if (q->used && q->queryid == queryid && q->dbid == dbid)
+			return q;
+	}
+	return NULL;
+}
+
+/*
+ * Record a sampled statement.  Only statements picked at ExecutorStart,
+ * ended without error, with a queryid.
+ */
+void
+adv_capture_record(const ObsSample *sample)
+{
+	AdvCapture	cap;
+	AdvQuery   *q;
+	bool		need_example = false;
+	char	   *example = NULL;
+	int			example_len = 0;
+	double		weight;
+
+	if (sample->query_desc == NULL || sample->query_desc != sampled_qd)
+		return;
+	sampled_qd = NULL;
+	if (sample->failed || sample->queryid == 0 || adv_shared == NULL ||
+		sample->query_desc->planstate == NULL)
+		return;
+	adv_lock_attach();
+
+	memset(&cap, 0, sizeof(cap));
+	cap.pstmt = sample->pstmt;
+	(void) capture_walker(sample->query_desc->planstate, &cap);
+	if (cap.nscans == 0 && !OidIsValid(sample->target_relid))
+		return;
+	weight = adv_sample_rate > 0.0 ? 1.0 / Min(adv_sample_rate, 1.0) : 1.0;
+
+	/* common case: the entry exists and keeps its example */
+	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	q = find_entry(sample->dbid, sample->queryid);
+	if (q)
+	{
+		SpinLockAcquire(&q->mutex);
+		fold_counts(q, &cap, sample, weight);
+		need_example = (q->example_len == 0 ||
+						sample->duration_ms > q->example_ms);
+		SpinLockRelease(&q->mutex);
+	}
+	adv_shared->clock++;		/* racy increments are fine: LRU hint */
+	LWLockRelease(&adv_shared->lock);
+	if (q && !need_example)
+		return;
+
+	/* render outside the lock */
+	example = palloc(ADV_EXAMPLE_LEN);
+	example_len = render_example(sample, example);
+
+	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	if (q == NULL)
+		q = find_entry(sample->dbid, sample->queryid);
+	if (q == NULL)
+	{
+		AdvQuery   *victim = NULL;
+
+		for (int i = 0; i < adv_shared->max_queries; i++)
+		{
+			AdvQuery   *c = &adv_shared->queries[i];
+
+			if (!c->used)
+			{
+				victim = c;
+				break;
+			}
+			if (victim == NULL || c->last_used < victim->last_used)
+				victim = c;
+		}
+		if (victim->used)
+			adv_shared->evictions++;
+		q = victim;
+		SpinLockAcquire(&q->mutex);
+		q->used = true;
+		q->dbid = sample->dbid;
+		q->queryid = sample->queryid;
+		q->userid = sample->userid;
+		q->calls = 0;
+		q->sampled = 0;
+		q->total_ms = 0;
+		q->dml_rows = 0;
+		q->operation = (uint8) sample->operation;
+		q->target_relid = sample->target_relid;
+		q->updated_cols = 0;
+		q->nscans = cap.nscans;
+		memcpy(q->scans, cap.scans, sizeof(AdvScan) * cap.nscans);
+		for (int s = 0; s < q->nscans; s++)
+		{
+			q->scans[s].rows_removed = 0;
+			q->scans[s].rows_out = 0;
+			for (int i = 0; i < q->scans[s].npreds; i++)
+				q->scans[s].preds[i].count = 0;
+		}
+		q->example_len = 0;
+		q->example_ms = 0;
+		fold_counts(q, &cap, sample, weight);
+		SpinLockRelease(&q->mutex);
+
+		if (sample->operation == OBS_OP_UPDATE && sample->pstmt->resultRelations)
+		{
+			RangeTblEntry *rte = rt_fetch(linitial_int(sample->pstmt->resultRelations),
+										  sample->pstmt->rtable);
+			int			k = -1;
+
+			while ((k = bms_next_member(rte->updatedCols, k)) >= 0)
+			{
+				int			att = k + FirstLowInvalidHeapAttributeNumber;
+
+				if (att >= 1 && att <= 64)
+					q->updated_cols |= UINT64CONST(1) << (att - 1);
+			}
+		}
+	}
+	if (example_len > 0 &&
+		(q->example_len == 0 || sample->duration_ms >= q->example_ms))
+	{
+		memcpy(q->example, example, example_len);
+		q->example_len = example_len;
+		q->example_ms = sample->duration_ms;
+	}
+	else if (example_len == 0)
+		adv_shared->examples_too_long++;
+	LWLockRelease(&adv_shared->lock);
+	pfree(example);
+}

@@ -1,0 +1,754 @@
+/*-------------------------------------------------------------------------
+ *
+ * create.c
+ *		Index advisor: build indexes safely.
+ *
+ * observa.create_index(index_def) checks the definition (exactly one
+ * CREATE INDEX CONCURRENTLY naming its index), that the caller owns the
+ * table, and that no valid index of that name or with the same plain key
+ * columns exists; then it queues the build in a shared slot and starts a
+ * dynamic background worker connected to the same database as the calling
+ * role, with the caller's search_path.  The worker runs the statement as
+ * a top-level statement through a portal, as a client's simple query
+ * would run, which is what CONCURRENTLY requires (it cannot run in a
+ * transaction block or a function).
+ *
+ * The caller does not wait for the build: CREATE INDEX CONCURRENTLY waits
+ * for every transaction holding an older snapshot to end, and the
+ * caller's own statement holds one, so waiting would hang both.  The
+ * build proceeds once the caller's transaction ends; its outcome is shown
+ * by observa.index_builds().  Builds in one database run one at a time,
+ * in queueing order (two concurrent builds on one table can deadlock).
+ * When a build fails, the invalid index it leaves is dropped with DROP
+ * INDEX CONCURRENTLY.
+ *
+ * After a successful build the worker records the index with the table's
+ * captured statements' sampled latency at queueing time;
+ * observa.advisor_index_effect() compares it with their latency since.
+ *
+ * Locking: the slots and created-index records are read and written under
+ * adv_shared->lock (exclusive to change them).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "parser/parser.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "advisor.h"
+
+/* ---------- caller side ---------- */
+
+/* the index named idxname in namespace nsp: its oid, and whether valid */
+static Oid
+index_by_name(Oid nsp, const char *idxname, bool *valid)
+{
+	Oid			idx = get_relname_relid(idxname, nsp);
+	HeapTuple	tup;
+
+	*valid = false;
+	if (!OidIsValid(idx))
+		return InvalidOid;
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+	if (HeapTupleIsValid(tup))
+	{
+		*valid = ((Form_pg_index) GETSTRUCT(tup))->indisvalid;
+		ReleaseSysCache(tup);
+	}
+	return idx;
+}
+
+/*
+ * A valid index on relid with exactly the plain key columns (and
+ * directions) of stmt, no predicate, same method; NULL if none or if stmt
+ * has expressions, opclasses or a predicate (then the name decides).
+ */
+static char *
+equivalent_index(Oid relid, IndexStmt *stmt)
+{
+	Relation	rel;
+	List	   *indexes;
+	ListCell   *lc;
+	AttrNumber	atts[INDEX_MAX_KEYS];
+	bool		desc[INDEX_MAX_KEYS];
+	int			n = 0;
+	char	   *found = NULL;
+	const char *am = stmt->accessMethod ? stmt->accessMethod : "btree";
+
+	if (stmt->whereClause || stmt->indexIncludingParams || stmt->unique)
+		return NULL;
+	foreach(lc, stmt->indexParams)
+	{
+		IndexElem  *e = lfirst_node(IndexElem, lc);
+
+		if (e->name == NULL || e->expr || e->opclass || e->collation ||
+			n >= INDEX_MAX_KEYS || e->nulls_ordering != SORTBY_NULLS_DEFAULT)
+			return NULL;
+		atts[n] = get_attnum(relid, e->name);
+		if (atts[n] == InvalidAttrNumber)
+			return NULL;
+		desc[n] = (e->ordering == SORTBY_DESC);
+		n++;
+	}
+	rel = table_open(relid, AccessShareLock);
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = idx->rd_index;
+		bool		same = form->indisvalid && form->indnkeyatts == n &&
+			form->indnatts == n && RelationGetIndexPredicate(idx) == NIL &&
+			strcmp(get_am_name(idx->rd_rel->relam), am) == 0;
+
+		for (int i = 0; same && i < n; i++)
+			if (form->indkey.values[i] != atts[i] ||
+				((idx->rd_indoption[i] & INDOPTION_DESC) != 0) != desc[i])
+				same = false;
+		if (same)
+			found = pstrdup(RelationGetRelationName(idx));
+		index_close(idx, AccessShareLock);
+		if (found)
+			break;
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* the table's captured statements and their sampled latency, now */
+static void
+effect_snapshot(AdvCreateSlot *slot, Oid relid)
+{
+	slot->nqueries = 0;
+	for (int i = 0; i < adv_shared->max_queries && slot->nqueries < ADV_EFFECT_QUERIES; i++)
+	{
+		AdvQuery   *q = &adv_shared->queries[i];
+		bool		scans = false;
+
+		if (!q->used || q->dbid != MyDatabaseId)
+			continue;
+		for (int s = 0; s < q->nscans; s++)
+			if (q->scans[s].relid == relid)
+				scans = true;
+		if (!scans || q->operation != OBS_OP_SELECT)
+			continue;
+		SpinLockAcquire(&q->mutex);
+		slot->queryids[slot->nqueries] = q->queryid;
+		slot->calls_before[slot->nqueries] = q->sampled;
+		slot->ms_before[slot->nqueries] = q->total_ms;
+		SpinLockRelease(&q->mutex);
+		slot->nqueries++;
+	}
+}
+
+static void
+return_row(FunctionCallInfo fcinfo, const char *name, const char *status,
+		   const char *detail, Datum *result)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = CStringGetTextDatum(detail);
+	*result = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(observa_create_index);
+
+Datum
+observa_create_index(PG_FUNCTION_ARGS)
+{
+	char	   *def;
+	List	   *raw;
+	IndexStmt  *stmt;
+	Oid			relid;
+	Oid			nsp;
+	char		relkind;
+	bool		valid;
+	char	   *equiv;
+	char	   *nspname;
+	bool		drop_first;
+	int			slotno = -1;
+	AdvCreateSlot *slot;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+	Datum		result;
+
+	obs_require_preload();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("index_def must not be NULL"),
+				 errhint("Pass an index_def from observa.recommend_indexes().")));
+	def = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strlen(def) >= sizeof(((AdvCreateSlot *) NULL)->sql))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("index_def is too long"),
+				 errdetail("At most %d bytes are accepted.",
+						   (int) sizeof(((AdvCreateSlot *) NULL)->sql) - 1)));
+
+	raw = raw_parser(def, RAW_PARSE_DEFAULT);
+	if (list_length(raw) != 1 ||
+		!IsA(linitial_node(RawStmt, raw)->stmt, IndexStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("index_def must be exactly one CREATE INDEX statement"),
+				 errhint("Pass an index_def from observa.recommend_indexes().")));
+	stmt = (IndexStmt *) linitial_node(RawStmt, raw)->stmt;
+	if (!stmt->concurrent)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("index_def must use CREATE INDEX CONCURRENTLY"),
+				 errhint("observa builds indexes without blocking writes; write CREATE INDEX CONCURRENTLY.")));
+	if (stmt->idxname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("index_def must name the index"),
+				 errhint("Write CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON ...")));
+
+	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view",
+						get_rel_name(relid))));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
+					   get_rel_name(relid));
+
+	nsp = get_rel_namespace(relid);
+	if (OidIsValid(index_by_name(nsp, stmt->idxname, &valid)) && valid)
+	{
+		return_row(fcinfo, stmt->idxname, "exists",
+				   "a valid index of that name exists; nothing to do", &result);
+		PG_RETURN_DATUM(result);
+	}
+	if ((equiv = equivalent_index(relid, stmt)) != NULL)
+	{
+		return_row(fcinfo, stmt->idxname, "exists",
+				   psprintf("index %s already has these key columns; nothing to do",
+							quote_identifier(equiv)), &result);
+		PG_RETURN_DATUM(result);
+	}
+
+	/* queue it, unless it is queued already */
+	nspname = get_namespace_name(nsp);
+	drop_first = OidIsValid(index_by_name(nsp, stmt->idxname, &valid)) && !valid;
+	adv_lock_attach();
+	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < ADV_CREATE_SLOTS; i++)
+	{
+		AdvCreateSlot *s = &adv_shared->slots[i];
+
+		if ((s->state == ADV_SLOT_QUEUED || s->state == ADV_SLOT_BUILDING) &&
+			s->dbid == MyDatabaseId && strcmp(s->idxname, stmt->idxname) == 0 &&
+			strcmp(s->nspname, nspname) == 0)
+		{
+			LWLockRelease(&adv_shared->lock);
+			return_row(fcinfo, stmt->idxname, "queued",
+					   "a build of this index is already queued; see observa.index_builds()",
+					   &result);
+			PG_RETURN_DATUM(result);
+		}
+	}
+	for (int i = 0; i < ADV_CREATE_SLOTS; i++)
+	{
+		AdvCreateSlot *s = &adv_shared->slots[i];
+
+		if (s->state == ADV_SLOT_FREE)
+		{
+			slotno = i;
+			break;
+		}
+		if (s->state == ADV_SLOT_DONE &&
+			(slotno < 0 || s->finished_at < adv_shared->slots[slotno].finished_at))
+			slotno = i;
+	}
+	if (slotno < 0)
+	{
+		LWLockRelease(&adv_shared->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many index builds are queued"),
+				 errhint("Wait until observa.index_builds() shows the queued builds finished.")));
+	}
+	slot = &adv_shared->slots[slotno];
+	memset(slot, 0, sizeof(*slot));
+	slot->state = ADV_SLOT_QUEUED;
+	slot->seq = ++adv_shared->build_seq;
+	slot->dbid = MyDatabaseId;
+	slot->roleid = GetUserId();
+	slot->session_roleid = GetSessionUserId();
+	slot->relid = relid;
+	slot->queued_at = GetCurrentTimestamp();
+	slot->drop_first = drop_first;
+	strlcpy(slot->nspname, nspname, NAMEDATALEN);
+	strlcpy(slot->idxname, stmt->idxname, NAMEDATALEN);
+	strlcpy(slot->search_path, namespace_search_path ? namespace_search_path : "",
+			sizeof(slot->search_path));
+	strlcpy(slot->sql, def, sizeof(slot->sql));
+	effect_snapshot(slot, relid);
+	LWLockRelease(&adv_shared->lock);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "observa");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "observa_advisor_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "observa index build %d", slotno);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "observa index build");
+	worker.bgw_main_arg = Int32GetDatum(slotno);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle) ||
+		WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
+	{
+		LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+		if (slot->state == ADV_SLOT_QUEUED)
+			slot->state = ADV_SLOT_FREE;
+		LWLockRelease(&adv_shared->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start a background worker to build index \"%s\"",
+						stmt->idxname),
+				 errhint("Raise max_worker_processes, or run the index_def from psql.")));
+	}
+	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	slot->pid = pid;
+	LWLockRelease(&adv_shared->lock);
+
+	return_row(fcinfo, stmt->idxname, "queued",
+			   psprintf("building concurrently in background worker %d once this transaction ends; see observa.index_builds()",
+						(int) pid), &result);
+	PG_RETURN_DATUM(result);
+}
+
+/* ---------- worker side ---------- */
+
+static MemoryContext build_cxt = NULL;
+
+/* run one statement as a client's top-level statement would run */
+static void
+exec_toplevel(const char *sql)
+{
+	List	   *raw;
+	RawStmt    *rs;
+	List	   *queries;
+	List	   *plans;
+	Portal		portal;
+	DestReceiver *dest;
+	QueryCompletion qc;
+	MemoryContext old = MemoryContextSwitchTo(build_cxt);
+
+	raw = pg_parse_query(sql);
+	if (list_length(raw) != 1)
+		elog(ERROR, "expected one statement");
+	rs = linitial_node(RawStmt, raw);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	queries = pg_analyze_and_rewrite_fixedparams(rs, sql, NULL, 0, NULL);
+	plans = pg_plan_queries(queries, sql, CURSOR_OPT_PARALLEL_OK, NULL);
+	PopActiveSnapshot();
+
+	portal = CreatePortal("observa_index_build", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, sql, CreateCommandTag(rs->stmt), plans, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	dest = CreateDestReceiver(DestNone);
+	InitializeQueryCompletion(&qc);
+	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
+	PortalDrop(portal, false);
+	MemoryContextSwitchTo(old);
+}
+
+/* run sql in its own transaction(s); false and the message on error */
+static bool
+run_sql(const char *sql, char *msg, int msglen)
+{
+	volatile bool ok = true;
+
+	pgstat_report_activity(STATE_RUNNING, sql);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		exec_toplevel(sql);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		if (msg)
+			strlcpy(msg, edata->message ? edata->message : "unknown error", msglen);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextReset(build_cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/* drop the named index if it exists and is invalid; true if dropped */
+static bool
+drop_if_invalid(const char *nspname, const char *idxname)
+{
+	bool		invalid = false;
+	bool		valid;
+	char		msg[256];
+
+	StartTransactionCommand();
+	{
+		Oid			nsp = get_namespace_oid(nspname, true);
+
+		if (OidIsValid(nsp) && OidIsValid(index_by_name(nsp, idxname, &valid)))
+			invalid = !valid;
+	}
+	CommitTransactionCommand();
+	if (!invalid)
+		return false;
+	return run_sql(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
+							quote_identifier(nspname), quote_identifier(idxname)),
+				   msg, sizeof(msg));
+}
+
+/* wait until no earlier build of this database is queued or building */
+static void
+wait_turn(int slotno)
+{
+	for (;;)
+	{
+		AdvCreateSlot *me = &adv_shared->slots[slotno];
+		bool		mine = true;
+
+		LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+		for (int i = 0; i < ADV_CREATE_SLOTS; i++)
+		{
+			AdvCreateSlot *s = &adv_shared->slots[i];
+
+			if (i == slotno || s->dbid != me->dbid)
+				continue;
+			if (s->state == ADV_SLOT_BUILDING ||
+				(s->state == ADV_SLOT_QUEUED && s->seq < me->seq))
+				mine = false;
+		}
+		if (mine)
+			me->state = ADV_SLOT_BUILDING;
+		LWLockRelease(&adv_shared->lock);
+		if (mine)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 200L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* a finished build of this slot: remember the index for its effect */
+static void
+note_created(AdvCreateSlot *slot)
+{
+	AdvCreated *c = NULL;
+
+	for (int i = 0; i < ADV_MAX_CREATED; i++)
+	{
+		AdvCreated *o = &adv_shared->created[i];
+
+		if (!o->used)
+		{
+			c = o;
+			break;
+		}
+		if (c == NULL || o->created_at < c->created_at)
+			c = o;
+	}
+	memset(c, 0, sizeof(*c));
+	c->used = true;
+	c->dbid = slot->dbid;
+	c->relid = slot->relid;
+	strlcpy(c->idxname, slot->idxname, NAMEDATALEN);
+	c->created_at = GetCurrentTimestamp();
+	c->nqueries = slot->nqueries;
+	memcpy(c->queryids, slot->queryids, sizeof(c->queryids));
+	memcpy(c->calls_before, slot->calls_before, sizeof(c->calls_before));
+	memcpy(c->ms_before, slot->ms_before, sizeof(c->ms_before));
+}
+
+/* exit callback: a worker that ends early marks its slot failed */
+static void
+worker_exit(int code, Datum arg)
+{
+	AdvCreateSlot *slot = &adv_shared->slots[DatumGetInt32(arg)];
+
+	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	if (slot->state == ADV_SLOT_QUEUED || slot->state == ADV_SLOT_BUILDING)
+	{
+		slot->ok = false;
+		strlcpy(slot->message,
+				"the background worker exited before the build finished (see the server log)",
+				sizeof(slot->message));
+		slot->finished_at = GetCurrentTimestamp();
+		slot->state = ADV_SLOT_DONE;
+	}
+	LWLockRelease(&adv_shared->lock);
+}
+
+/*
+ * Background worker: build the index of one slot as the role that asked,
+ * in the database it asked from.
+ */
+void
+observa_advisor_worker_main(Datum arg)
+{
+	int			slotno = DatumGetInt32(arg);
+	AdvCreateSlot *slot;
+	Oid			dbid,
+				roleid,
+				session_roleid;
+	char	   *sql;
+	char		nspname[NAMEDATALEN];
+	char		idxname[NAMEDATALEN];
+	char		search_path[256];
+	char		msg[512];
+	bool		drop_first;
+	bool		ok;
+	bool		dropped = false;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	if (adv_shared == NULL || slotno < 0 || slotno >= ADV_CREATE_SLOTS)
+		proc_exit(1);
+	adv_lock_attach();
+	slot = &adv_shared->slots[slotno];
+	/* however this process ends, the slot must not stay queued */
+	before_shmem_exit(worker_exit, Int32GetDatum(slotno));
+
+	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	dbid = slot->dbid;
+	roleid = slot->roleid;
+	session_roleid = slot->session_roleid;
+	sql = MemoryContextStrdup(TopMemoryContext, slot->sql);
+	strlcpy(nspname, slot->nspname, sizeof(nspname));
+	strlcpy(idxname, slot->idxname, sizeof(idxname));
+	strlcpy(search_path, slot->search_path, sizeof(search_path));
+	drop_first = slot->drop_first;
+	LWLockRelease(&adv_shared->lock);
+
+	/*
+	 * Connect as the caller's login role, then become its current role, as
+	 * SET ROLE would: table owners are often roles that cannot log in.
+	 */
+	BackgroundWorkerInitializeConnectionByOid(dbid, session_roleid, 0);
+	if (roleid != session_roleid)
+	{
+		StartTransactionCommand();
+		SetCurrentRoleId(roleid, superuser_arg(roleid));
+		CommitTransactionCommand();
+	}
+	build_cxt = AllocSetContextCreate(TopMemoryContext, "observa index build",
+									  ALLOCSET_DEFAULT_SIZES);
+	pgstat_report_appname("observa index build");
+	if (search_path[0] != '\0')
+		SetConfigOption("search_path", search_path, PGC_USERSET, PGC_S_SESSION);
+
+	wait_turn(slotno);
+	if (drop_first)
+		(void) drop_if_invalid(nspname, idxname);
+	msg[0] = '\0';
+	ok = run_sql(sql, msg, sizeof(msg));
+	if (!ok)
+		dropped = drop_if_invalid(nspname, idxname);
+
+	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	slot->ok = ok;
+	slot->dropped_invalid = dropped;
+	if (ok)
+		strlcpy(slot->message, "index built concurrently", sizeof(slot->message));
+	else
+		snprintf(slot->message, sizeof(slot->message), "%s%s", msg,
+				 dropped ? " (the invalid index it left was dropped)" : "");
+	slot->finished_at = GetCurrentTimestamp();
+	slot->state = ADV_SLOT_DONE;
+	if (ok)
+		note_created(slot);
+	LWLockRelease(&adv_shared->lock);
+	proc_exit(0);
+}
+
+/* ---------- reporting ---------- */
+
+PG_FUNCTION_INFO_V1(observa_index_builds);
+
+Datum
+observa_index_builds(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	AdvCreateSlot *copy = palloc(sizeof(AdvCreateSlot) * ADV_CREATE_SLOTS);
+
+	obs_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	adv_lock_attach();
+	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	memcpy(copy, adv_shared->slots, sizeof(AdvCreateSlot) * ADV_CREATE_SLOTS);
+	LWLockRelease(&adv_shared->lock);
+
+	for (int i = 0; i < ADV_CREATE_SLOTS; i++)
+	{
+		AdvCreateSlot *s = &copy[i];
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		const char *state;
+		char	   *role;
+
+		if (s->state == ADV_SLOT_FREE || s->dbid != MyDatabaseId)
+			continue;
+		state = s->state == ADV_SLOT_QUEUED ? "queued" :
+			s->state == ADV_SLOT_BUILDING ? "building" :
+			s->ok ? "created" : "failed";
+		role = GetUserNameFromId(s->roleid, true);
+		values[0] = CStringGetTextDatum(s->nspname);
+		values[1] = CStringGetTextDatum(s->idxname);
+		if (get_rel_name(s->relid))
+			values[2] = CStringGetTextDatum(get_rel_name(s->relid));
+		else
+			nulls[2] = true;
+		if (role)
+			values[3] = CStringGetTextDatum(role);
+		else
+			nulls[3] = true;
+		values[4] = CStringGetTextDatum(state);
+		if (s->state == ADV_SLOT_DONE)
+			values[5] = CStringGetTextDatum(s->message);
+		else
+			nulls[5] = true;
+		values[6] = TimestampTzGetDatum(s->queued_at);
+		if (s->state == ADV_SLOT_DONE)
+			values[7] = TimestampTzGetDatum(s->finished_at);
+		else
+			nulls[7] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(observa_advisor_index_effect);
+
+Datum
+observa_advisor_index_effect(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	AdvCreated *created = palloc(sizeof(AdvCreated) * ADV_MAX_CREATED);
+	double	   *now_calls = palloc0(sizeof(double) * ADV_MAX_CREATED * ADV_EFFECT_QUERIES);
+	double	   *now_ms = palloc0(sizeof(double) * ADV_MAX_CREATED * ADV_EFFECT_QUERIES);
+
+	obs_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	adv_lock_attach();
+	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	memcpy(created, adv_shared->created, sizeof(AdvCreated) * ADV_MAX_CREATED);
+	for (int c = 0; c < ADV_MAX_CREATED; c++)
+	{
+		if (!created[c].used || created[c].dbid != MyDatabaseId)
+			continue;
+		for (int k = 0; k < created[c].nqueries; k++)
+		{
+			now_calls[c * ADV_EFFECT_QUERIES + k] = -1;
+			for (int i = 0; i < adv_shared->max_queries; i++)
+			{
+				AdvQuery   *q = &adv_shared->queries[i];
+
+				if (q->used && q->dbid == MyDatabaseId &&
+					q->queryid == created[c].queryids[k])
+				{
+					SpinLockAcquire(&q->mutex);
+					now_calls[c * ADV_EFFECT_QUERIES + k] = q->sampled;
+					now_ms[c * ADV_EFFECT_QUERIES + k] = q->total_ms;
+					SpinLockRelease(&q->mutex);
+				}
+			}
+		}
+	}
+	LWLockRelease(&adv_shared->lock);
+
+	for (int c = 0; c < ADV_MAX_CREATED; c++)
+	{
+		AdvCreated *cr = &created[c];
+
+		if (!cr->used || cr->dbid != MyDatabaseId || get_rel_name(cr->relid) == NULL)
+			continue;
+		for (int k = 0; k < cr->nqueries; k++)
+		{
+			Datum		values[9];
+			bool		nulls[9] = {0};
+			double		nc = now_calls[c * ADV_EFFECT_QUERIES + k];
+			double		nm = now_ms[c * ADV_EFFECT_QUERIES + k];
+			double		dc = nc - cr->calls_before[k];
+
+			values[0] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(cr->relid)));
+			values[1] = CStringGetTextDatum(get_rel_name(cr->relid));
+			values[2] = CStringGetTextDatum(cr->idxname);
+			values[3] = TimestampTzGetDatum(cr->created_at);
+			values[4] = Int64GetDatum((int64) cr->queryids[k]);
+			values[5] = Int64GetDatum((int64) cr->calls_before[k]);
+			if (cr->calls_before[k] > 0)
+				values[6] = Float8GetDatum(cr->ms_before[k] / cr->calls_before[k]);
+			else
+				nulls[6] = true;
+			if (nc >= 0 && dc > 0)
+			{
+				values[7] = Int64GetDatum((int64) dc);
+				values[8] = Float8GetDatum((nm - cr->ms_before[k]) / dc);
+			}
+			else
+			{
+				values[7] = Int64GetDatum(0);
+				nulls[8] = true;
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,395 @@
+/*-------------------------------------------------------------------------
+ *
+ * hypo.c
+ *		Index advisor: hypothetical indexes and re-planning of captured
+ *		examples.
+ *
+ * A hypothetical index is an IndexOptInfo that observa's
+ * get_relation_info_hook adds to a relation's index list while this
+ * backend plans a captured example (adv_example_plan); nothing is
+ * written anywhere and no other backend sees it.  The IndexOptInfo is
+ * built from the candidate the way plancat.c builds one from the catalogs
+ * (the approach HypoPG takes; the code here is observa's own): opfamilies
+ * from the operator classes, the AM's flags and cost estimator, a target
+ * list of the key columns, and an estimated size.  It is marked
+ * hypothetical, so the planner never reads it (selfuncs.c skips such
+ * indexes when probing for actual column ranges, and GIN costing does not
+ * open it).  Plans built with it are inspected and thrown away, never
+ * executed.
+ *
+ * Examples are planned as custom plans: the captured parameter values are
+ * bound as constants (PARAM_FLAG_CONST), as a custom plan of a prepared
+ * statement would be, so a skewed tenant gets its own estimates.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/amapi.h"
+#include "access/htup_details.h"
+#include "access/itup.h"
+#include "catalog/pg_am.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
+#include "optimizer/planner.h"
+#include "rewrite/rewriteManip.h"
+#include "storage/bufpage.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "advisor.h"
+
+static get_relation_info_hook_type prev_get_relation_info = NULL;
+
+/* candidates visible to the planner right now (this backend only) */
+static List *active_hypos = NIL;
+
+static void adv_get_relation_info(PlannerInfo *root, Oid relationObjectId,
+								  bool inhparent, RelOptInfo *rel);
+
+void
+adv_hypo_init(void)
+{
+	prev_get_relation_info = get_relation_info_hook;
+	get_relation_info_hook = adv_get_relation_info;
+}
+
+/* type, typmod and collation of one key column */
+static void
+key_type(AdvCandidate *c, int i, Oid *type, int32 *typmod, Oid *coll)
+{
+	if (c->attnums[i] != 0)
+		get_atttypetypmodcoll(c->relid, c->attnums[i], type, typmod, coll);
+	else
+	{
+		*type = exprType((Node *) c->exprs[i]);
+		*typmod = exprTypmod((Node *) c->exprs[i]);
+		*coll = exprCollation((Node *) c->exprs[i]);
+	}
+}
+
+/*
+ * Estimate an index's entries, pages and height from the number of rows
+ * it covers: btree leaf tuples of the key width at the default fill
+ * factor; GIN roughly 48 bytes per row (a rough figure, documented).
+ */
+void
+adv_estimate_size(AdvCandidate *c, double tuples)
+{
+	double		width = 0;
+	double		per_page;
+	double		leaves;
+
+	if (tuples < 1)
+		tuples = 1;
+	c->tuples = tuples;
+	if (c->amoid != BTREE_AM_OID)
+	{
+		c->pages = ceil(tuples * 48.0 / BLCKSZ) + 2;
+		c->tree_height = 1;
+		return;
+	}
+	for (int i = 0; i < c->ncols; i++)
+	{
+		Oid			type;
+		int32		typmod;
+		Oid			coll;
+		int32		w = 0;
+
+		key_type(c, i, &type, &typmod, &coll);
+		if (c->attnums[i] != 0)
+			w = get_attavgwidth(c->relid, c->attnums[i]);
+		if (w <= 0)
+			w = get_typavgwidth(type, typmod);
+		width += w;
+	}
+	per_page = (BLCKSZ - SizeOfPageHeaderData - 16) * 0.90 /
+		(MAXALIGN(sizeof(IndexTupleData) + width) + sizeof(ItemIdData));
+	if (per_page < 2)
+		per_page = 2;
+	leaves = ceil(tuples / per_page);
+	c->pages = leaves + ceil(leaves / per_page) + 1;
+	c->tree_height = leaves <= 1 ? 0 : (int) ceil(log(leaves) / log(per_page));
+}
+
+/* the hypothetical IndexOptInfo of a candidate, for relation 'rel' */
+static IndexOptInfo *
+build_index_info(AdvCandidate *c, RelOptInfo *rel)
+{
+	IndexOptInfo *info = makeNode(IndexOptInfo);
+	IndexAmRoutine *am = GetIndexAmRoutineByAmId(c->amoid, false);
+	int			n = c->ncols;
+
+	info->indexoid = c->fakeoid;
+	info->reltablespace = rel->reltablespace;
+	info->rel = rel;
+	info->ncolumns = n;
+	info->nkeycolumns = n;
+	info->indexkeys = palloc0(sizeof(int) * n);
+	info->indexcollations = palloc0(sizeof(Oid) * n);
+	info->opfamily = palloc0(sizeof(Oid) * n);
+	info->opcintype = palloc0(sizeof(Oid) * n);
+	info->canreturn = palloc0(sizeof(bool) * n);
+	info->opclassoptions = palloc0(sizeof(bytea *) * n);	/* no options */
+	info->relam = c->amoid;
+	if (am->amcanorder)
+	{
+		info->sortopfamily = info->opfamily;
+		info->reverse_sort = palloc0(sizeof(bool) * n);
+		info->nulls_first = palloc0(sizeof(bool) * n);
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		Oid			type;
+		int32		typmod;
+		Oid			coll;
+		Expr	   *key;
+
+		key_type(c, i, &type, &typmod, &coll);
+		info->indexkeys[i] = c->attnums[i];
+		info->indexcollations[i] = coll;
+		info->opfamily[i] = get_opclass_family(c->opclass[i]);
+		info->opcintype[i] = get_opclass_input_type(c->opclass[i]);
+		info->canreturn[i] = (am->amcanreturn != NULL && c->amoid == BTREE_AM_OID);
+		if (am->amcanorder)
+		{
+			info->reverse_sort[i] = c->desc[i];
+			info->nulls_first[i] = c->desc[i];
+		}
+		if (c->attnums[i] != 0)
+			key = (Expr *) makeVar(rel->relid, c->attnums[i], type, typmod, coll, 0);
+		else
+		{
+			key = copyObject(c->exprs[i]);
+			ChangeVarNodes((Node *) key, 1, rel->relid, 0);
+			info->indexprs = lappend(info->indexprs, key);
+		}
+		info->indextlist = lappend(info->indextlist,
+								   makeTargetEntry(key, i + 1, NULL, false));
+	}
+	if (c->pred != NIL)
+	{
+		info->indpred = copyObject(c->pred);
+		ChangeVarNodes((Node *) info->indpred, 1, rel->relid, 0);
+	}
+	info->predOK = false;		/* decided by check_index_predicates */
+	info->unique = false;
+	info->immediate = true;
+	info->hypothetical = true;
+
+	info->pages = (BlockNumber) c->pages;
+	info->tuples = c->tuples;
+	info->tree_height = c->tree_height;
+
+	info->amcanorderbyop = am->amcanorderbyop;
+	info->amoptionalkey = am->amoptionalkey;
+	info->amsearcharray = am->amsearcharray;
+	info->amsearchnulls = am->amsearchnulls;
+	info->amhasgettuple = (am->amgettuple != NULL);
+	info->amhasgetbitmap = (am->amgetbitmap != NULL);
+	info->amcanparallel = am->amcanparallel;
+	info->amcanmarkpos = (am->ammarkpos != NULL && am->amrestrpos != NULL);
+	info->amcostestimate = am->amcostestimate;
+	return info;
+}
+
+static void
+adv_get_relation_info(PlannerInfo *root, Oid relationObjectId,
+					  bool inhparent, RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	if (prev_get_relation_info)
+		prev_get_relation_info(root, relationObjectId, inhparent, rel);
+	if (inhparent || active_hypos == NIL)
+		return;
+	foreach(lc, active_hypos)
+	{
+		AdvCandidate *c = (AdvCandidate *) lfirst(lc);
+
+		if (c->relid == relationObjectId)
+			rel->indexlist = lcons(build_index_info(c, rel), rel->indexlist);
+	}
+}
+
+/*
+ * Parse an example kept by capture.c (layout in render_example) and bind
+ * its parameters.  Returns false when it no longer parses to one
+ * SELECT, UPDATE or DELETE.  May raise errors (name lookups): callers run
+ * it in a subtransaction.
+ */
+bool
+adv_example_prepare(const char *buf, int len, AdvExample *ex)
+{
+	int32		tlen;
+	int16		nparams;
+	int			off;
+	Oid		   *types = NULL;
+	List	   *raw;
+	List	   *queries;
+	Query	   *query;
+
+	memset(ex, 0, sizeof(*ex));
+	if (len < (int) (sizeof(int32) + sizeof(int16)))
+		return false;
+	memcpy(&tlen, buf, sizeof(int32));
+	ex->text = pnstrdup(buf + sizeof(int32), tlen);
+	off = sizeof(int32) + tlen;
+	memcpy(&nparams, buf + off, sizeof(int16));
+	off += sizeof(int16);
+	if (nparams > 0)
+	{
+		ex->params = makeParamList(nparams);
+		types = palloc(sizeof(Oid) * nparams);
+		for (int i = 0; i < nparams; i++)
+		{
+			ParamExternData *prm = &ex->params->params[i];
+			int32		slen;
+			char		isnull;
+
+			memcpy(&prm->ptype, buf + off, sizeof(Oid));
+			off += sizeof(Oid);
+			isnull = buf[off++];
+			memcpy(&slen, buf + off, sizeof(int32));
+			off += sizeof(int32);
+			prm->isnull = isnull;
+			prm->pflags = PARAM_FLAG_CONST;
+			types[i] = prm->ptype;
+			if (!isnull)
+			{
+				Oid			typinput;
+				Oid			typioparam;
+				char	   *str = pnstrdup(buf + off, slen);
+
+				getTypeInputInfo(prm->ptype, &typinput, &typioparam);
+				prm->value = OidInputFunctionCall(typinput, str, typioparam, -1);
+			}
+			off += slen;
+		}
+	}
+	if (off + (int) sizeof(int16) <= len)
+	{
+		int16		splen;
+
+		memcpy(&splen, buf + off, sizeof(int16));
+		off += sizeof(int16);
+		if (splen > 0 && off + splen <= len)
+		{
+			char	   *sp = pnstrdup(buf + off, splen);
+
+			/* undone when the caller's subtransaction ends */
+			(void) set_config_option("search_path", sp, PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+									 false);
+		}
+	}
+	raw = pg_parse_query(ex->text);
+	if (list_length(raw) != 1)
+		return false;
+	queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, raw),
+												 ex->text, types, nparams, NULL);
+	if (list_length(queries) != 1)
+		return false;
+	query = linitial_node(Query, queries);
+	if (query->commandType != CMD_SELECT && query->commandType != CMD_UPDATE &&
+		query->commandType != CMD_DELETE)
+		return false;
+	if (query->utilityStmt != NULL || query->rowMarks != NIL)
+		return false;
+	ex->query = query;
+	return true;
+}
+
+/*
+ * Plan an example with the given hypothetical indexes visible.  The plan
+ * must not be executed.
+ */
+PlannedStmt *
+adv_example_plan(AdvExample *ex, List *hypos)
+{
+	PlannedStmt *result;
+
+	active_hypos = hypos;
+	PG_TRY();
+	{
+		result = planner(copyObject(ex->query), ex->text, 0, ex->params);
+	}
+	PG_FINALLY();
+	{
+		active_hypos = NIL;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static bool
+plan_uses(Plan *plan, Oid indexoid)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return false;
+	switch (nodeTag(plan))
+	{
+		case T_IndexScan:
+			if (((IndexScan *) plan)->indexid == indexoid)
+				return true;
+			break;
+		case T_IndexOnlyScan:
+			if (((IndexOnlyScan *) plan)->indexid == indexoid)
+				return true;
+			break;
+		case T_BitmapIndexScan:
+			if (((BitmapIndexScan *) plan)->indexid == indexoid)
+				return true;
+			break;
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				if (plan_uses(lfirst(lc), indexoid))
+				return true;
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				if (plan_uses(lfirst(lc), indexoid))
+				return true;
+			break;
+		case T_BitmapAnd:
+			foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
+				if (plan_uses(lfirst(lc), indexoid))
+				return true;
+			break;
+		case T_BitmapOr:
+			foreach(lc, ((BitmapOr *) plan)->bitmapplans)
+				if (plan_uses(lfirst(lc), indexoid))
+				return true;
+			break;
+		case T_SubqueryScan:
+			if (plan_uses(((SubqueryScan *) plan)->subplan, indexoid))
+				return true;
+			break;
+		default:
+			break;
+	}
+	return plan_uses(plan->lefttree, indexoid) ||
+		plan_uses(plan->righttree, indexoid);
+}
+
+/* does the plan (or one of its subplans) scan the index? */
+bool
+adv_plan_uses(PlannedStmt *pstmt, Oid indexoid)
+{
+	ListCell   *lc;
+
+	if (plan_uses(pstmt->planTree, indexoid))
+		return true;
+	foreach(lc, pstmt->subplans)
+		if (plan_uses(lfirst(lc), indexoid))
+			return true;
+	return false;
+}

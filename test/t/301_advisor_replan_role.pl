@@ -1,0 +1,58 @@
+# Index advisor, re-planning: recommend_indexes() plans captured statements
+# again, and planning can run functions (constant folding).  They must run
+# as the role that issued the statement, not as the role asking for
+# recommendations; a statement whose role is gone is skipped.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $src = $ENV{OBSERVA_SRC} // '.';
+my $node = PostgreSQL::Test::Cluster->new('advisor_replan');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'observa'
+compute_query_id = on
+observa.advisor_sample_rate = 1.0
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION observa');
+$node->safe_psql('postgres', slurp_file("$src/test/fixtures/tenants.sql"));
+$node->safe_psql('postgres', q{
+CREATE ROLE mallory LOGIN;
+GRANT USAGE ON SCHEMA app TO mallory;
+GRANT SELECT ON app.tickets TO mallory;
+-- records who ran it in a session setting
+CREATE FUNCTION public.tenant_of(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  PERFORM set_config('observa_test.who', current_user, false);
+  RETURN $1;
+END $$;
+SELECT observa.reset_advisor();
+});
+
+my $q = q{SELECT id FROM app.tickets WHERE tenant_id = public.tenant_of(5) ORDER BY created_at DESC LIMIT 10};
+$node->safe_psql('postgres', "$q;", extra_params => [ '-U', 'mallory' ]) for 1 .. 3;
+
+my $out = $node->safe_psql('postgres', q{
+SELECT count(*) FROM observa.recommend_indexes() WHERE relname = 'tickets';
+SELECT coalesce(current_setting('observa_test.who', true), '<unset>');
+});
+my ($n, $who) = split /\n/, $out;
+ok($n >= 1, 'the statement was re-planned and helped');
+is($who, 'mallory', 'functions folded while re-planning ran as the statement\'s role');
+
+# the role is dropped: its statement is skipped, no error
+$node->safe_psql('postgres', q{
+REVOKE ALL ON app.tickets FROM mallory;
+REVOKE ALL ON SCHEMA app FROM mallory;
+DROP ROLE mallory;
+});
+my ($rc, $stdout, $stderr) = $node->psql('postgres',
+	q{SELECT count(*) FROM observa.recommend_indexes() WHERE relname = 'tickets'});
+is($rc, 0, 'recommend_indexes() works after the role is dropped');
+is($stdout, '0', 'the dropped role\'s statement is skipped');
+
+$node->stop;
+done_testing();
