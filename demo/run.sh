@@ -13,7 +13,8 @@ obs_workdir demo
 trap obs_cleanup EXIT
 obs_stage "$here"
 obs_cluster_start demo "shared_preload_libraries = 'observa'
-compute_query_id = on"
+compute_query_id = on
+observa.slow_query_threshold = '20ms'"
 
 obs_log "loading the multi-tenant schema (500 tenants, ~400k rows, skewed)"
 obs_psql -d postgres -f "$OBS_SRC/demo/schema.sql" >/dev/null || obs_die "schema failed"
