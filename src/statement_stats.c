@@ -1,39 +1,336 @@
 /*-------------------------------------------------------------------------
  *
  * statement_stats.c
- *		Recorder: per normalized statement statistics (issue: per-statement statistics).
+ *		Recorder: statistics per normalized statement, keyed like
+ *		pg_stat_statements: (queryid, userid, dbid, toplevel).
  *
- *		Placeholder entry points until the recorder lands: it requests no
- *		shared memory and ignores samples.
+ * queryid is the core query identifier (compute_query_id; _init calls
+ * EnableQueryId() so that 'auto' turns it on), so it equals the queryid
+ * pg_stat_statements shows for the same statement.  Statements without a
+ * query id (compute_query_id = off) are not counted here.
+ *
+ * Each entry keeps, besides the store's counters and histograms, the
+ * statement's operation and the relations it touched (as recorded the
+ * first time the entry was created; up to OBS_MAX_SAMPLE_RELS).  The
+ * normalized text lives in the query-text room (query_text.h): it is
+ * fetched when read, and released when the last entry of a (dbid,
+ * queryid) pair is evicted.
+ *
+ * Storage, locking, windows, eviction and persistence are the generic
+ * store's (store.c).
+ *
+ * Privileges, as in pg_stat_statements: superusers and members of
+ * pg_read_all_stats see every text; other roles see the text of entries
+ * whose userid they have the privileges of, '<insufficient privilege>'
+ * otherwise.  Numbers are visible to all.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/queryjumble.h"
+#include "utils/timestamp.h"
+
 #include "observa.h"
+#include "query_text.h"
+#include "store.h"
+
+typedef struct StatementKey
+{
+	uint64		queryid;
+	Oid			userid;
+	Oid			dbid;
+	int32		toplevel;
+	int32		pad;			/* zeroed */
+} StatementKey;
+
+typedef struct StatementAux
+{
+	int32		op;				/* ObsOperation */
+	int32		tag;			/* CommandTag of utility statements */
+	int32		nrels;
+	Oid			relids[OBS_MAX_SAMPLE_RELS];
+} StatementAux;
+
+StaticAssertDecl(sizeof(StatementAux) <= OBS_STORE_MAX_AUX, "StatementAux too large");
+
+static int	obs_max_statements = 1000;
+static ObsStoreConfig stmt_cfg;
+static ObsStore *stmt_store = NULL;
+
+static void statement_evicted(ObsStore *store, const void *key, const void *aux);
 
 void
 obs_statement_stats_init(void)
 {
+	DefineCustomIntVariable("observa.max_statements",
+							"Maximum number of statements observa keeps statistics for.",
+							"When full, the least used entries are evicted.",
+							&obs_max_statements,
+							1000, 10, 1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+	/* compute_query_id = auto then computes the core query id */
+	EnableQueryId();
+
+	stmt_cfg.name = "statement_stats";
+	stmt_cfg.keysize = sizeof(StatementKey);
+	stmt_cfg.auxsize = sizeof(StatementAux);
+	stmt_cfg.capacity = obs_max_statements;
+	stmt_cfg.evicted = statement_evicted;
 }
 
 Size
 obs_statement_stats_shmem_size(void)
 {
-	return 0;
+	return obs_store_shmem_size(&stmt_cfg);
 }
 
 void
 obs_statement_stats_shmem_startup(void)
 {
+	stmt_store = obs_store_attach(&stmt_cfg);
 }
 
 void
 obs_statement_stats_record(const ObsSample *sample)
 {
+	StatementKey key;
+	StatementAux aux;
+
+	if (stmt_store == NULL || sample->queryid == UINT64CONST(0))
+		return;
+	memset(&key, 0, sizeof(key));
+	key.queryid = sample->queryid;
+	key.userid = sample->userid;
+	key.dbid = sample->dbid;
+	key.toplevel = sample->toplevel ? 1 : 0;
+
+	aux.op = (int32) sample->operation;
+	aux.tag = 0;
+	if (sample->operation == OBS_OP_UTILITY && sample->pstmt &&
+		sample->pstmt->utilityStmt)
+		aux.tag = (int32) CreateCommandTag(sample->pstmt->utilityStmt);
+	aux.nrels = sample->nrels;
+	memcpy(aux.relids, sample->relids, sizeof(Oid) * sample->nrels);
+	if (sample->nrels < OBS_MAX_SAMPLE_RELS)
+		memset(aux.relids + sample->nrels, 0,
+			   sizeof(Oid) * (OBS_MAX_SAMPLE_RELS - sample->nrels));
+
+	obs_store_record(stmt_store, &key, &aux, sample->duration_ms,
+					 sample->rows, sample->failed);
 }
 
 void
 obs_statement_stats_info(ObsInfoSink *sink)
 {
+	if (stmt_store)
+		obs_store_info(stmt_store, sink, "statement_stats");
+}
+
+TimestampTz
+obs_statement_stats_reset(void)
+{
+	return obs_store_reset(stmt_store);
+}
+
+/* does an entry share (dbid, queryid) with *arg? */
+static bool
+same_text_key(const void *key, void *arg)
+{
+	const StatementKey *a = (const StatementKey *) key;
+	const StatementKey *b = (const StatementKey *) arg;
+
+	return a->queryid == b->queryid && a->dbid == b->dbid;
+}
+
+/* eviction callback: release the text when no entry uses it any more */
+static void
+statement_evicted(ObsStore *store, const void *key, const void *aux)
+{
+	StatementKey k;
+
+	memcpy(&k, key, sizeof(k));
+	if (!obs_store_any(store, same_text_key, &k))
+		obs_query_text_release(k.dbid, k.queryid);
+}
+
+/* ----------------------------------------------------------------
+ * SQL functions
+ * ---------------------------------------------------------------- */
+
+static void
+check_columns(ReturnSetInfo *rsinfo, int expected)
+{
+	if (rsinfo->setDesc->natts != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("observa function returns %d columns, the library expects %d",
+						rsinfo->setDesc->natts, expected),
+				 errhint("Run ALTER EXTENSION observa UPDATE.")));
+}
+
+static const char *
+statement_operation_name(const StatementAux *aux)
+{
+	if (aux->op == OBS_OP_UTILITY && aux->tag != 0)
+		return GetCommandTagName((CommandTag) aux->tag);
+	return obs_operation_name((ObsOperation) aux->op);
+}
+
+/* queryid, toplevel, userid, username, dbid, datname */
+static void
+statement_identity_columns(const StatementKey *key, Datum *values, bool *nulls)
+{
+	char	   *s;
+
+	values[0] = Int64GetDatum((int64) key->queryid);
+	values[1] = BoolGetDatum(key->toplevel != 0);
+	values[2] = ObjectIdGetDatum(key->userid);
+	s = GetUserNameFromId(key->userid, true);
+	if (s)
+		values[3] = CStringGetTextDatum(s);
+	else
+		nulls[3] = true;
+	values[4] = ObjectIdGetDatum(key->dbid);
+	s = get_database_name(key->dbid);
+	if (s)
+		values[5] = CStringGetTextDatum(s);
+	else
+		nulls[5] = true;
+}
+
+#define STATEMENT_STATS_COLS 21
+
+/*
+ * observa.statement_stats() and observa.statement_stats(since interval).
+ */
+PG_FUNCTION_INFO_V1(observa_statement_stats_1_0);
+
+Datum
+observa_statement_stats_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	static const double qs[3] = {0.5, 0.95, 0.99};
+	int64		since_us = -1;
+	Oid			me = GetUserId();
+	bool		see_all;
+	ObsStoreRow *rows;
+	int			nrows,
+				i;
+
+	obs_require_preload();
+	if (PG_NARGS() > 0)
+	{
+		if (PG_ARGISNULL(0))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("since must not be NULL"),
+					 errhint("Call observa.statement_stats() for statistics since reset.")));
+		since_us = obs_store_interval_us(PG_GETARG_DATUM(0));
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	check_columns(rsinfo, STATEMENT_STATS_COLS);
+
+	see_all = superuser() || has_privs_of_role(me, ROLE_PG_READ_ALL_STATS);
+	rows = obs_store_snapshot(stmt_store, since_us, qs, 3, NULL, 0, &nrows);
+	for (i = 0; i < nrows; i++)
+	{
+		ObsStoreRow *r = &rows[i];
+		StatementKey *key = (StatementKey *) r->key;
+		StatementAux *aux = (StatementAux *) r->aux;
+		Datum		values[STATEMENT_STATS_COLS];
+		bool		nulls[STATEMENT_STATS_COLS];
+		Datum	   *rels;
+		int			j;
+
+		memset(nulls, 0, sizeof(nulls));
+		statement_identity_columns(key, values, nulls);
+		values[6] = CStringGetTextDatum(statement_operation_name(aux));
+		if (see_all || key->userid == me || has_privs_of_role(me, key->userid))
+		{
+			bool		truncated;
+			char	   *text = obs_query_text_get(key->dbid, key->queryid,
+												  &truncated);
+
+			if (text)
+				values[7] = CStringGetTextDatum(text);
+			else
+				nulls[7] = true;
+		}
+		else
+			values[7] = CStringGetTextDatum("<insufficient privilege>");
+		values[8] = Int64GetDatum(r->c.calls);
+		values[9] = Int64GetDatum(r->c.errors);
+		values[10] = Int64GetDatum(r->c.rows);
+		values[11] = Float8GetDatum(r->c.total_ms);
+		values[12] = Float8GetDatum(r->c.min_ms);
+		values[13] = Float8GetDatum(r->c.max_ms);
+		values[14] = Float8GetDatum(r->c.total_ms / (double) r->c.calls);
+		values[15] = Float8GetDatum(obs_counters_stddev(&r->c));
+		values[16] = Float8GetDatum(r->quantiles[0]);
+		values[17] = Float8GetDatum(r->quantiles[1]);
+		values[18] = Float8GetDatum(r->quantiles[2]);
+		rels = palloc(sizeof(Datum) * Max(aux->nrels, 1));
+		for (j = 0; j < aux->nrels && j < OBS_MAX_SAMPLE_RELS; j++)
+			rels[j] = ObjectIdGetDatum(aux->relids[j]);
+		values[19] = PointerGetDatum(construct_array(rels, j, REGCLASSOID,
+													 sizeof(Oid), true,
+													 TYPALIGN_INT));
+		values[20] = TimestampTzGetDatum(r->since);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * observa.statement_percentiles(quantiles float8[]): one row per
+ * statement entry and quantile, since reset.
+ */
+PG_FUNCTION_INFO_V1(observa_statement_percentiles_1_0);
+
+Datum
+observa_statement_percentiles_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	double	   *qs;
+	int			nq;
+	ObsStoreRow *rows;
+	int			nrows,
+				i,
+				j;
+
+	obs_require_preload();
+	qs = obs_store_float8_arg(fcinfo, 0, "quantiles", true, &nq);
+	InitMaterializedSRF(fcinfo, 0);
+	check_columns(rsinfo, 8);
+
+	rows = obs_store_snapshot(stmt_store, -1, qs, nq, NULL, 0, &nrows);
+	for (i = 0; i < nrows; i++)
+	{
+		for (j = 0; j < nq; j++)
+		{
+			Datum		values[8];
+			bool		nulls[8];
+
+			memset(nulls, 0, sizeof(nulls));
+			statement_identity_columns((StatementKey *) rows[i].key, values, nulls);
+			values[6] = Float8GetDatum(qs[j]);
+			values[7] = Float8GetDatum(rows[i].quantiles[j]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
 }
