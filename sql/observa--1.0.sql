@@ -1150,39 +1150,44 @@ CREATE FUNCTION @extschema@.prometheus(
     bounds_seconds double precision[]
         DEFAULT '{0.001,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10}')
 RETURNS text
-LANGUAGE plpgsql VOLATILE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    out text := '';
-    family text;
-    fam text;
-    r record;
-    help jsonb := jsonb_build_object(
-        'observa_query_duration_seconds', 'Statement duration per database, operation and table, in seconds.',
-        'observa_query_errors_total', 'Statements that ended with an error, per database, operation and table.',
-        'observa_slow_queries_total', 'Slow statements captured by the slow-query ring since its last reset.',
-        'observa_slow_queries_dropped_total', 'Captured slow statements no longer in the ring (overwritten by newer ones).');
-BEGIN
-    FOR r IN SELECT * FROM @extschema@.metrics(bounds_seconds) LOOP
-        fam := CASE WHEN r.type = 'histogram'
-                    THEN regexp_replace(r.metric, '_(bucket|sum|count)$', '') ELSE r.metric END;
-        IF family IS DISTINCT FROM fam THEN
-            family := fam;
-            out := out || format(E'# HELP %s %s\n# TYPE %s %s\n',
-                                 fam, coalesce(help ->> fam, fam), fam, r.type);
-        END IF;
-        out := out || r.metric;
-        IF r.operation IS NOT NULL THEN
-            out := out || format('{datname="%s",operation="%s",schema="%s",table="%s"%s}',
-                                 @extschema@.prom_label(r.datname), @extschema@.prom_label(r.operation),
-                                 @extschema@.prom_label(r.schemaname), @extschema@.prom_label(r."table"),
-                                 CASE WHEN r.le IS NOT NULL THEN format(',le="%s"', r.le) ELSE '' END);
-        END IF;
-        out := out || ' ' || CASE WHEN r.value = 'Infinity' THEN '+Inf' ELSE r.value::text END || E'\n';
-    END LOOP;
-    RETURN out;
-END
+    -- metrics() returns each family's samples together; HELP and TYPE go
+    -- before the first sample of a family
+    WITH m AS (
+        SELECT m.*, CASE WHEN m.type = 'histogram'
+                         THEN regexp_replace(m.metric, '_(bucket|sum|count)$', '')
+                         ELSE m.metric END AS family
+          FROM @extschema@.metrics(bounds_seconds) WITH ORDINALITY
+               AS m(metric, type, datname, operation, schemaname, "table", le, value, n)
+    ), f AS (
+        SELECT m.*, m.n = min(m.n) OVER (PARTITION BY m.family) AS first_of_family FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN m.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s %s\n', m.family,
+                                CASE m.family
+                                    WHEN 'observa_query_duration_seconds'
+                                        THEN 'Statement duration per database, operation and table, in seconds.'
+                                    WHEN 'observa_query_errors_total'
+                                        THEN 'Statements that ended with an error, per database, operation and table.'
+                                    WHEN 'observa_slow_queries_total'
+                                        THEN 'Slow statements captured by the slow-query ring since its last reset.'
+                                    WHEN 'observa_slow_queries_dropped_total'
+                                        THEN 'Captured slow statements no longer in the ring (overwritten by newer ones).'
+                                    ELSE m.family END,
+                                m.family, m.type)
+                    ELSE '' END
+               || m.metric
+               || CASE WHEN m.operation IS NULL THEN ''
+                       ELSE format('{datname="%s",operation="%s",schema="%s",table="%s"%s}',
+                                   @extschema@.prom_label(m.datname), @extschema@.prom_label(m.operation),
+                                   @extschema@.prom_label(m.schemaname), @extschema@.prom_label(m."table"),
+                                   CASE WHEN m.le IS NOT NULL THEN format(',le="%s"', m.le) ELSE '' END) END
+               || ' ' || m.value::text,
+               E'\n' ORDER BY m.n) || E'\n', '')
+      FROM f AS m
 $$;
 
 COMMENT ON FUNCTION @extschema@.prometheus(double precision[]) IS
