@@ -13,11 +13,26 @@ obs_workdir demo
 trap obs_cleanup EXIT
 obs_stage "$here"
 obs_cluster_start demo "shared_preload_libraries = 'observa'
-compute_query_id = on"
+compute_query_id = on
+observa.slow_query_threshold = '20ms'"
 
 obs_log "loading the multi-tenant schema (500 tenants, ~400k rows, skewed)"
 obs_psql -d postgres -f "$OBS_SRC/demo/schema.sql" >/dev/null || obs_die "schema failed"
 obs_psql -d postgres -c "CREATE EXTENSION observa" >/dev/null || obs_die "CREATE EXTENSION failed"
+# report the workload only, not the schema load: reset every store this
+# build has
+obs_psql -d postgres >/dev/null <<'SQL' || obs_die "reset failed"
+DO $$
+DECLARE f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['reset', 'reset_slow_queries', 'reset_tenant_stats', 'reset_advisor'] LOOP
+        IF to_regprocedure(format('observa.%s()', f)) IS NOT NULL THEN
+            EXECUTE format('SELECT observa.%s()', f);
+        END IF;
+    END LOOP;
+END
+$$;
+SQL
 
 obs_log "running pgbench for ${DEMO_SECONDS}s with 4 clients"
 w=$OBS_SRC/demo/workload
