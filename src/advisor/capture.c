@@ -631,12 +631,39 @@ fold_counts(AdvQuery *q, const AdvCapture *cap, const ObsSample *sample,
 static AdvQuery *
 find_entry(Oid dbid, uint64 queryid)
 {
+	/*
+	 * Backend-local direct-mapped hints (dbid, queryid) -> entry index, so
+	 * a sampled statement seen before does not scan the whole array (each
+	 * entry is several kB: a scan touches hundreds of cache lines).  A hint
+	 * is only trusted after checking the entry under the caller's lock.
+	 */
+	static struct
+	{
+		Oid			dbid;
+		uint64		queryid;
+		int			idx;
+	}			hints[256];
+	int			h = (int) ((queryid ^ (queryid >> 32) ^ dbid) & 255);
+
+	if (hints[h].queryid == queryid && hints[h].dbid == dbid &&
+		hints[h].idx < adv_shared->max_queries)
+	{
+		AdvQuery   *q = &adv_shared->queries[hints[h].idx];
+
+		if (q->used && q->queryid == queryid && q->dbid == dbid)
+			return q;
+	}
 	for (int i = 0; i < adv_shared->max_queries; i++)
 	{
 		AdvQuery   *q = &adv_shared->queries[i];
 
 		if (q->used && q->queryid == queryid && q->dbid == dbid)
+		{
+			hints[h].dbid = dbid;
+			hints[h].queryid = queryid;
+			hints[h].idx = i;
 			return q;
+		}
 	}
 	return NULL;
 }
