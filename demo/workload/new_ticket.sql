@@ -1,4 +1,4 @@
-\set t random_exponential(1, 500, 6)
+\set t random_zipfian(1, 500, 1.1)
 \set u random(1, 60000)
 BEGIN;
 INSERT INTO app.tickets (tenant_id, user_id, status, priority, subject, created_at)
