@@ -27,9 +27,12 @@ SELECT observa.reset_tenant_stats();
 });
 my $file = $node->data_dir . '/pg_stat/observa_tenant_stats.stat';
 
-# tenant t gets t * 3 statements (tenants 1..5), tenant 5 also sleeps
+# tenant t gets t * 3 statements (tenants 1..5), tenant 5 also sleeps;
+# with $expect, wait until the tenant rows count that many calls (the
+# workload's backend publishes its statements as it exits)
 sub workload
 {
+	my ($expect) = @_;
 	my $sql = '';
 	for my $t (1 .. 5)
 	{
@@ -37,6 +40,10 @@ sub workload
 		$sql .= "SELECT count(*)$sleep FROM tp WHERE tenant_id = $t;\n" for 1 .. $t * 3;
 	}
 	$node->safe_psql('postgres', $sql);
+	return if !defined $expect;
+	$node->poll_query_until('postgres',
+		qq{SELECT coalesce(sum(calls), 0) = $expect FROM observa.tenant_stats WHERE tenant IS NOT NULL})
+	  or diag("tenant rows did not reach $expect calls");
 }
 
 # tenant rows, (other) included, as text: tenant:calls:total:p95
@@ -60,7 +67,7 @@ sub persistence
 		q{SELECT value FROM observa.info WHERE section = 'tenant_stats' AND name = 'persistence'});
 }
 
-workload();
+workload(45);
 my $before = tenant_rows();
 is(tenant_calls(), 45, 'workload: 45 statements of tenants 1..5');
 like($before, qr/^1:3:.*,5:15:/, 'per-tenant rows before the restart');
@@ -74,7 +81,7 @@ like(persistence(), qr/^loaded 1 of 1 databases, 5 tenants \(0 folded/,
 is($node->safe_psql('postgres', q{
 	SELECT round(sum(share_of_total_time)::numeric, 6) FROM observa.tenant_stats}), '1.000000',
 	'shares of the database total add up to 1 after loading');
-workload();
+workload(90);
 is(tenant_calls(), 90, 'counting goes on after the restart');
 my $total90 = $node->safe_psql('postgres',
 	q{SELECT sum(total_time_ms) FROM observa.tenant_stats WHERE tenant IS NOT NULL});
@@ -103,7 +110,7 @@ $node->stop('immediate');
 $node->start;
 is(tenant_calls(), 0, 'after an immediate stop tenant statistics start empty');
 ok(!-e $file, 'no stale file is left to resurrect old statistics');
-workload();
+workload(45);
 is(tenant_calls(), 45, 'and they count consistently afterwards');
 
 # 4. a corrupt, truncated, foreign or other-shape file: LOG line, empty, server up
@@ -145,7 +152,7 @@ ok($node->log_contains(qr/tenant_stats statistics file .*: ignored: written with
 # 5. observa.save = off: nothing is kept
 $node->append_conf('postgresql.conf', 'observa.save = off');
 $node->restart(mode => 'fast');
-workload();
+workload(45);
 is(tenant_calls(), 45, 'statistics are counted with observa.save = off');
 $node->stop('fast');
 ok(!-e $file, 'with observa.save = off no file is written');
