@@ -1126,7 +1126,14 @@ tenant_load(void)
 		set_file_state(path, "ignored: cannot be opened");
 		goto done;
 	}
-	buf = palloc_extended(st.st_size, MCXT_ALLOC_HUGE);
+	/* out of memory must not stop the server from starting */
+	buf = palloc_extended(st.st_size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (buf == NULL)
+	{
+		FreeFile(f);
+		set_file_state(path, "ignored: too large to read into memory");
+		goto done;
+	}
 	if (fread(buf, 1, st.st_size, f) != (size_t) st.st_size)
 	{
 		FreeFile(f);
