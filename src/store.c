@@ -1421,14 +1421,28 @@ set_file_state(ObsStore *s, const char *path, const char *state)
 					s->cfg->name, path, state)));
 }
 
+/*
+ * True if the control file says the previous shutdown was clean (a saved
+ * statistics file may be trusted); false after a crash or an immediate
+ * stop, or if the control file cannot be trusted.  Postmaster start-up only.
+ */
+bool
+obs_previous_shutdown_clean(void)
+{
+	ControlFileData *control;
+	bool		crc_ok;
+
+	control = get_controlfile(DataDir, &crc_ok);
+	return crc_ok && (control->state == DB_SHUTDOWNED ||
+					  control->state == DB_SHUTDOWNED_IN_RECOVERY);
+}
+
 /* read the saved statistics (postmaster start-up, no concurrency) */
 static void
 store_load(ObsStore *s)
 {
 	char		path[MAXPGPATH];
 	struct stat st;
-	ControlFileData *control;
-	bool		crc_ok;
 	FILE	   *f;
 	char	   *buf = NULL;
 	StoreFileHeader hdr;
@@ -1451,9 +1465,7 @@ store_load(ObsStore *s)
 		goto done;
 	}
 
-	control = get_controlfile(DataDir, &crc_ok);
-	if (!crc_ok || (control->state != DB_SHUTDOWNED &&
-					control->state != DB_SHUTDOWNED_IN_RECOVERY))
+	if (!obs_previous_shutdown_clean())
 	{
 		set_file_state(s, path, "ignored: the previous shutdown was not clean");
 		goto done;

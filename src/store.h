@@ -149,6 +149,9 @@ extern double *obs_store_float8_arg(FunctionCallInfo fcinfo, int argno,
 									const char *argname, bool quantiles,
 									int *n);
 
+/* control file: was the previous shutdown clean? (for saved-file loaders) */
+extern bool obs_previous_shutdown_clean(void);
+
 /* resets of the rooms built on stores (observa.reset() calls all) */
 extern TimestampTz obs_table_stats_reset(void);
 extern TimestampTz obs_statement_stats_reset(void);

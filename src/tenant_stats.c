@@ -48,6 +48,18 @@
  * a full buffer, adds to a local spill counter flushed into the NULL
  * entry later): no lock, no allocation.
  *
+ * Persistence (same rules as store.c): in the postmaster, on_shmem_exit
+ * writes every database's since-reset rows (not the windows) to
+ * $PGDATA/pg_stat/observa_tenant_stats.stat (magic, format version,
+ * histogram shape, the max_tenants / max_tenant_databases it was written
+ * with, CRC-32C; temporary file + durable_rename) at a clean exit when
+ * observa.save is on.  Start-up reads it only if the control file says the
+ * previous shutdown was clean, then removes it.  More saved tenants than
+ * observa.max_tenants: the heaviest are kept, the rest merged into
+ * "(other)"; more saved databases than partitions: the most recently used
+ * are kept.  A missing, truncated, corrupt, foreign or other-shape file is
+ * ignored with one LOG line.  The postmaster is alone then: no locks.
+ *
  * Locking protocol: TenantShared.lock guards the partition -> database
  * assignment: shared to find a partition, exclusive to (re)assign one or
  * to reset.  Each partition's lock guards everything in it: exclusive to
@@ -59,6 +71,8 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "access/htup_details.h"
 #include "access/transam.h"
@@ -72,7 +86,10 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "pgstat.h"
+#include "port/pg_crc32c.h"
 #include "parser/parsetree.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -91,6 +108,7 @@
 
 #include "histogram.h"
 #include "observa.h"
+#include "store.h"
 #include "tenant_columns.h"
 #include "tenant_stats.h"
 
@@ -168,6 +186,7 @@ typedef struct TenantShared
 	int64		database_takeovers;
 	Size		shmem_bytes;
 	TimestampTz reset_at;
+	char		file_state[96]; /* what start-up did with the saved file */
 	TenantPart	parts[FLEXIBLE_ARRAY_MEMBER];
 } TenantShared;
 
@@ -217,6 +236,9 @@ static int64 spill_calls = 0;
 static int64 spill_errors = 0;
 static double spill_ms = 0.0;
 static bool exit_cb_registered = false;
+
+static void tenant_load(void);
+static void tenant_shmem_exit(int code, Datum arg);
 
 /* relid -> tenant column cache */
 typedef struct RelTenantCache
@@ -688,6 +710,7 @@ obs_tenant_stats_shmem_startup(void)
 		tshared->database_takeovers = 0;
 		tshared->shmem_bytes = tenant_shmem_bytes();
 		tshared->reset_at = GetCurrentTimestamp();
+		strlcpy(tshared->file_state, "no file", sizeof(tshared->file_state));
 		for (p = 0; p < tshared->nparts; p++)
 		{
 			TenantPart *part = &tshared->parts[p];
@@ -722,6 +745,486 @@ obs_tenant_stats_shmem_startup(void)
 									 tshared->max_tenants, &info,
 									 HASH_ELEM | HASH_STRINGS | HASH_FIXED_SIZE);
 	}
+
+	/* the postmaster loads the saved file and saves it at shutdown */
+	if (!IsUnderPostmaster)
+	{
+		if (!found)
+			tenant_load();
+		on_shmem_exit(tenant_shmem_exit, (Datum) 0);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Persistence (postmaster only: no other process runs, so no locks)
+ *
+ * File $PGDATA/pg_stat/observa_tenant_stats.stat:
+ *	TenantFileHeader
+ *	per database: TenantFileDb, then 2 + ntenants records (the NULL row,
+ *	  the "(other)" row, the tenants), each a TenantFileEntry followed by
+ *	  a histogram of hist_size bytes
+ *	CRC-32C of everything before it
+ * The windows are not saved.
+ * ------------------------------------------------------------------------
+ */
+#define TENANT_FILE_MAGIC		0x0B5E7E01
+#define TENANT_FILE_FORMAT		1
+#define TENANT_FILE_NAME		"observa_tenant_stats.stat"
+
+typedef struct TenantFileHeader
+{
+	uint32		magic;
+	uint32		format;
+	uint32		pg_version;
+	int32		nbuckets;		/* obs_hist_nbuckets() */
+	uint32		hist_size;		/* obs_hist_size() */
+	uint32		keylen;			/* TENANT_KEYLEN */
+	int32		max_tenants;	/* as written */
+	int32		nparts;			/* max_tenant_databases as written */
+	int32		ndbs;			/* databases that follow */
+	int32		pad;
+	int64		database_takeovers;
+	TimestampTz reset_at;
+} TenantFileHeader;
+
+typedef struct TenantFileDb
+{
+	Oid			dbid;
+	int32		ntenants;
+	TimestampTz last_used;
+	TimestampTz stats_since;
+	int64		evictions;
+} TenantFileDb;
+
+typedef struct TenantFileEntry
+{
+	TenantKey	key;
+	int64		calls;
+	int64		errors;
+	double		total_ms;
+	double		error_bound_ms;
+	TenantTop	top[TENANT_TOP_TABLES];
+} TenantFileEntry;
+
+static void
+tenant_file_path(char *path, Size len, bool tmp)
+{
+	snprintf(path, len, "%s/%s%s", PGSTAT_STAT_PERMANENT_DIRECTORY,
+			 TENANT_FILE_NAME, tmp ? ".tmp" : "");
+}
+
+/* observa.save, a setting of store.c; on (its default) if unreadable */
+static bool
+tenant_save_enabled(void)
+{
+	const char *val = GetConfigOption("observa.save", true, false);
+	bool		on;
+
+	if (val == NULL || !parse_bool(val, &on))
+		return true;
+	return on;
+}
+
+static void
+set_file_state(const char *path, const char *state)
+{
+	strlcpy(tshared->file_state, state, sizeof(tshared->file_state));
+	ereport(LOG,
+			(errmsg("observa: tenant_stats statistics file \"%s\": %s",
+					path, state)));
+}
+
+/* write one entry record; false on a write error */
+static bool
+write_entry(FILE *f, pg_crc32c *crc, TenantEntry *e)
+{
+	TenantFileEntry r;
+
+	memset(&r, 0, sizeof(r));
+	r.key = e->key;
+	r.calls = e->calls;
+	r.errors = e->errors;
+	r.total_ms = e->total_ms;
+	r.error_bound_ms = e->error_bound_ms;
+	memcpy(r.top, e->top, sizeof(r.top));
+	COMP_CRC32C(*crc, &r, sizeof(r));
+	COMP_CRC32C(*crc, entry_hist(e), obs_hist_size());
+	return fwrite(&r, sizeof(r), 1, f) == 1 &&
+		fwrite(entry_hist(e), obs_hist_size(), 1, f) == 1;
+}
+
+/*
+ * on_shmem_exit callback of the postmaster: dump the since-reset state of
+ * every database to the file (through a temporary file and
+ * durable_rename), unless the exit is not clean or observa.save is off.
+ */
+static void
+tenant_shmem_exit(int code, Datum arg)
+{
+	char		path[MAXPGPATH];
+	char		tmppath[MAXPGPATH];
+	FILE	   *f;
+	TenantFileHeader hdr;
+	pg_crc32c	crc;
+	int			p;
+
+	/* never dump after a crash: shared memory may be inconsistent */
+	if (code != 0 || tshared == NULL || !tenant_save_enabled())
+		return;
+
+	tenant_file_path(path, sizeof(path), false);
+	tenant_file_path(tmppath, sizeof(tmppath), true);
+	f = AllocateFile(tmppath, PG_BINARY_W);
+	if (f == NULL)
+		goto error;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.magic = TENANT_FILE_MAGIC;
+	hdr.format = TENANT_FILE_FORMAT;
+	hdr.pg_version = PG_VERSION_NUM;
+	hdr.nbuckets = obs_hist_nbuckets();
+	hdr.hist_size = (uint32) obs_hist_size();
+	hdr.keylen = TENANT_KEYLEN;
+	hdr.max_tenants = tshared->max_tenants;
+	hdr.nparts = tshared->nparts;
+	for (p = 0; p < tshared->nparts; p++)
+		if (OidIsValid(tshared->parts[p].dbid))
+			hdr.ndbs++;
+	hdr.database_takeovers = tshared->database_takeovers;
+	hdr.reset_at = tshared->reset_at;
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &hdr, sizeof(hdr));
+	if (fwrite(&hdr, sizeof(hdr), 1, f) != 1)
+		goto error;
+
+	for (p = 0; p < tshared->nparts; p++)
+	{
+		TenantPart *part = &tshared->parts[p];
+		TenantFileDb db;
+		HASH_SEQ_STATUS seq;
+		TenantEntry *e;
+
+		if (!OidIsValid(part->dbid))
+			continue;
+		memset(&db, 0, sizeof(db));
+		db.dbid = part->dbid;
+		db.ntenants = (int32) hash_get_num_entries(part_hash[p]);
+		db.last_used = part->last_used;
+		db.stats_since = part->stats_since;
+		db.evictions = part->evictions;
+		COMP_CRC32C(crc, &db, sizeof(db));
+		if (fwrite(&db, sizeof(db), 1, f) != 1)
+			goto error;
+		if (!write_entry(f, &crc, special_entry(p, 0)) ||
+			!write_entry(f, &crc, special_entry(p, 1)))
+			goto error;
+		hash_seq_init(&seq, part_hash[p]);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			if (!write_entry(f, &crc, e))
+			{
+				hash_seq_term(&seq);
+				goto error;
+			}
+		}
+	}
+	FIN_CRC32C(crc);
+	if (fwrite(&crc, sizeof(crc), 1, f) != 1)
+		goto error;
+	if (FreeFile(f))
+	{
+		f = NULL;
+		goto error;
+	}
+	(void) durable_rename(tmppath, path, LOG);
+	return;
+
+error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("could not write observa statistics file \"%s\": %m",
+					tmppath)));
+	if (f)
+		FreeFile(f);
+	unlink(tmppath);
+}
+
+/* a loaded tenant, and its place in the file (for sorting) */
+typedef struct LoadedTenant
+{
+	const char *rec;			/* TenantFileEntry + histogram */
+	double		estimate;		/* total_ms + error_bound_ms */
+} LoadedTenant;
+
+static int
+loaded_cmp(const void *a, const void *b)
+{
+	const LoadedTenant *x = a;
+	const LoadedTenant *y = b;
+
+	if (x->estimate != y->estimate)
+		return x->estimate > y->estimate ? -1 : 1;
+	return 0;
+}
+
+/* copy a saved record's counters and histogram into entry e (windows empty) */
+static void
+entry_from_record(TenantEntry *e, const char *rec)
+{
+	TenantFileEntry r;
+
+	memcpy(&r, rec, sizeof(r));
+	entry_clear(e);
+	e->calls = r.calls;
+	e->errors = r.errors;
+	e->total_ms = r.total_ms;
+	e->error_bound_ms = r.error_bound_ms;
+	memcpy(e->top, r.top, sizeof(e->top));
+	memcpy(entry_hist(e), rec + sizeof(r), obs_hist_size());
+}
+
+/*
+ * Load one saved database into partition p.  Tenants beyond
+ * observa.max_tenants (the lightest by total_ms + error_bound_ms) are
+ * merged into the "(other)" row, as an eviction would, so the rows still
+ * add up.  Returns the number of tenants folded.
+ */
+static int
+load_database(int p, const TenantFileDb *db, const char *recs, Size rsize,
+			  TenantEntry *tmp)
+{
+	TenantPart *part = &tshared->parts[p];
+	LoadedTenant *ts = NULL;
+	int			keep;
+	int			i;
+
+	part->dbid = db->dbid;
+	part->last_used = db->last_used;
+	part->stats_since = db->stats_since;
+	part->evictions = db->evictions;
+	entry_from_record(special_entry(p, 0), recs);
+	entry_from_record(special_entry(p, 1), recs + rsize);
+	/* labels are ours, whatever the file says */
+	memset(&special_entry(p, 0)->key, 0, sizeof(TenantKey));
+	memset(&special_entry(p, 1)->key, 0, sizeof(TenantKey));
+	strlcpy(special_entry(p, 1)->key.name, OTHER_TENANT_LABEL, TENANT_KEYLEN);
+
+	if (db->ntenants == 0)
+		return 0;
+	ts = palloc(sizeof(LoadedTenant) * db->ntenants);
+	for (i = 0; i < db->ntenants; i++)
+	{
+		TenantFileEntry r;
+
+		ts[i].rec = recs + rsize * (2 + (Size) i);
+		memcpy(&r, ts[i].rec, sizeof(r));
+		ts[i].estimate = r.total_ms + r.error_bound_ms;
+	}
+	keep = Min(db->ntenants, tshared->max_tenants);
+	if (keep < db->ntenants)
+		qsort(ts, db->ntenants, sizeof(LoadedTenant), loaded_cmp);
+
+	for (i = 0; i < db->ntenants; i++)
+	{
+		TenantKey	key;
+		TenantEntry *e = NULL;
+		bool		found = false;
+		int			len;
+
+		memcpy(&key, ts[i].rec, sizeof(key));
+		key.name[TENANT_KEYLEN - 1] = '\0';
+		len = strlen(key.name);
+		memset(key.name + len, 0, TENANT_KEYLEN - len);
+		if (i < keep)
+			e = hash_search(part_hash[p], &key, HASH_ENTER_NULL, &found);
+		entry_from_record(tmp, ts[i].rec);
+		if (e != NULL && !found)
+		{
+			entry_from_record(e, ts[i].rec);
+			e->key = key;
+		}
+		else if (e != NULL)
+			entry_merge(e, tmp);	/* a duplicate key: cannot happen */
+		else
+		{
+			entry_merge(special_entry(p, 1), tmp);
+			part->evictions++;
+		}
+	}
+	pfree(ts);
+	return db->ntenants - keep;
+}
+
+/* a database found in the file */
+typedef struct SavedDb
+{
+	TenantFileDb db;
+	const char *recs;			/* its 2 + ntenants records */
+} SavedDb;
+
+static int
+saved_db_cmp(const void *a, const void *b)
+{
+	const SavedDb *x = a;
+	const SavedDb *y = b;
+
+	if (x->db.last_used != y->db.last_used)
+		return x->db.last_used > y->db.last_used ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Read the saved file at postmaster start-up (shared memory just created,
+ * no concurrency), if the previous shutdown was clean, then remove it.
+ * Anything wrong with the file: one LOG line, empty statistics.
+ */
+static void
+tenant_load(void)
+{
+	char		path[MAXPGPATH];
+	struct stat st;
+	FILE	   *f;
+	char	   *buf = NULL;
+	TenantFileHeader hdr;
+	pg_crc32c	crc,
+				filecrc;
+	Size		rsize = sizeof(TenantFileEntry) + obs_hist_size();
+	Size		body;
+	Size		off;
+	int			d;
+	int			loaded_dbs = 0;
+	int64		loaded_tenants = 0;
+	int64		folded = 0;
+	TenantEntry *tmp = NULL;
+	SavedDb    *dbs = NULL;
+	char		msg[160];
+
+	tenant_file_path(path, sizeof(path), false);
+	if (stat(path, &st) != 0)
+	{
+		strlcpy(tshared->file_state, "no file", sizeof(tshared->file_state));
+		return;
+	}
+	if (!tenant_save_enabled())
+	{
+		set_file_state(path, "ignored: observa.save is off");
+		goto done;
+	}
+	if (!obs_previous_shutdown_clean())
+	{
+		set_file_state(path, "ignored: the previous shutdown was not clean");
+		goto done;
+	}
+	if ((Size) st.st_size < sizeof(hdr) + sizeof(pg_crc32c))
+	{
+		set_file_state(path, "ignored: truncated");
+		goto done;
+	}
+	f = AllocateFile(path, PG_BINARY_R);
+	if (f == NULL)
+	{
+		set_file_state(path, "ignored: cannot be opened");
+		goto done;
+	}
+	/* out of memory must not stop the server from starting */
+	buf = palloc_extended(st.st_size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (buf == NULL)
+	{
+		FreeFile(f);
+		set_file_state(path, "ignored: too large to read into memory");
+		goto done;
+	}
+	if (fread(buf, 1, st.st_size, f) != (size_t) st.st_size)
+	{
+		FreeFile(f);
+		set_file_state(path, "ignored: cannot be read");
+		goto done;
+	}
+	FreeFile(f);
+
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.magic != TENANT_FILE_MAGIC || hdr.format != TENANT_FILE_FORMAT ||
+		hdr.pg_version / 100 != PG_VERSION_NUM / 100)
+	{
+		set_file_state(path, "ignored: not an observa file of this version");
+		goto done;
+	}
+	if (hdr.nbuckets != obs_hist_nbuckets() ||
+		hdr.hist_size != (uint32) obs_hist_size() ||
+		hdr.keylen != TENANT_KEYLEN)
+	{
+		set_file_state(path, "ignored: written with a different histogram_error or layout");
+		goto done;
+	}
+	body = (Size) st.st_size - sizeof(pg_crc32c);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, buf, body);
+	FIN_CRC32C(crc);
+	memcpy(&filecrc, buf + body, sizeof(filecrc));
+	if (!EQ_CRC32C(crc, filecrc))
+	{
+		set_file_state(path, "ignored: truncated or checksum mismatch");
+		goto done;
+	}
+
+	/* check the structure completely before touching shared memory */
+	if (hdr.ndbs < 0 || hdr.ndbs > hdr.nparts || hdr.nparts > 64)
+	{
+		set_file_state(path, "ignored: inconsistent header");
+		goto done;
+	}
+	dbs = palloc0(sizeof(SavedDb) * Max(hdr.ndbs, 1));
+	off = sizeof(hdr);
+	for (d = 0; d < hdr.ndbs; d++)
+	{
+		TenantFileDb db;
+
+		if (body - off < sizeof(db))
+			break;
+		memcpy(&db, buf + off, sizeof(db));
+		off += sizeof(db);
+		dbs[d].db = db;
+		dbs[d].recs = buf + off;
+		if (db.ntenants < 0 || db.ntenants > hdr.max_tenants ||
+			(body - off) / rsize < (Size) db.ntenants + 2)
+			break;
+		off += rsize * ((Size) db.ntenants + 2);
+	}
+	if (d < hdr.ndbs || off != body)
+	{
+		set_file_state(path, "ignored: wrong length");
+		goto done;
+	}
+
+	/* load: the most recently used databases first, as many as fit */
+	qsort(dbs, hdr.ndbs, sizeof(SavedDb), saved_db_cmp);
+	tmp = palloc0(entry_size);
+	for (d = 0; d < hdr.ndbs && loaded_dbs < tshared->nparts; d++)
+	{
+		if (!OidIsValid(dbs[d].db.dbid))
+			continue;
+		folded += load_database(loaded_dbs, &dbs[d].db, dbs[d].recs, rsize, tmp);
+		loaded_tenants += dbs[d].db.ntenants;
+		loaded_dbs++;
+	}
+	tshared->database_takeovers = hdr.database_takeovers;
+	tshared->reset_at = hdr.reset_at;
+	snprintf(msg, sizeof(msg),
+			 "loaded %d of %d databases, " INT64_FORMAT " tenants (" INT64_FORMAT " folded into (other))",
+			 loaded_dbs, hdr.ndbs, loaded_tenants - folded, folded);
+	set_file_state(path, msg);
+
+done:
+	if (buf)
+		pfree(buf);
+	if (tmp)
+		pfree(tmp);
+	if (dbs)
+		pfree(dbs);
+	if (unlink(path) != 0 && errno != ENOENT)
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not remove observa statistics file \"%s\": %m", path)));
 }
 
 /* ------------------------------------------------------------------------
@@ -1977,4 +2480,6 @@ obs_tenant_stats_info(ObsInfoSink *sink)
 	obs_info_add(sink, "tenant_stats", "reset_at",
 				 timestamptz_to_str(tshared->reset_at),
 				 "last observa.reset_tenant_stats()");
+	obs_info_add(sink, "tenant_stats", "persistence", tshared->file_state,
+				 "what start-up did with the file saved at the last shutdown");
 }
