@@ -1391,25 +1391,11 @@ store_shmem_exit(int code, Datum arg)
 		if (fwrite(rec, record_size(s), 1, f) != 1)
 			goto error;
 	}
-	FIN_CRC32C(crc);
-	if (fwrite(&crc, sizeof(crc), 1, f) != 1)
-		goto error;
-	if (FreeFile(f))
-	{
-		f = NULL;
-		goto error;
-	}
-	(void) durable_rename(tmppath, path, LOG);
+	obs_stat_file_commit(f, crc, tmppath, path);
 	return;
 
 error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("could not write observa statistics file \"%s\": %m",
-					tmppath)));
-	if (f)
-		FreeFile(f);
-	unlink(tmppath);
+	obs_stat_file_abort(f, tmppath);
 }
 
 static void
@@ -1419,6 +1405,43 @@ set_file_state(ObsStore *s, const char *path, const char *state)
 	ereport(LOG,
 			(errmsg("observa: %s statistics file \"%s\": %s",
 					s->cfg->name, path, state)));
+}
+
+/*
+ * A saved-statistics file is written to tmppath, CRC-32C accumulated over
+ * its payload.  obs_stat_file_commit appends the final CRC, closes the file
+ * and moves it over path; obs_stat_file_abort logs the failure (errno
+ * intact), closes f when not NULL and removes the temporary file.  Both
+ * only LOG: they run at shutdown, where an error must not stop the exit.
+ */
+void
+obs_stat_file_abort(FILE *f, const char *tmppath)
+{
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("could not write observa statistics file \"%s\": %m",
+					tmppath)));
+	if (f)
+		FreeFile(f);
+	unlink(tmppath);
+}
+
+void
+obs_stat_file_commit(FILE *f, pg_crc32c crc, const char *tmppath,
+					 const char *path)
+{
+	FIN_CRC32C(crc);
+	if (fwrite(&crc, sizeof(crc), 1, f) != 1)
+	{
+		obs_stat_file_abort(f, tmppath);
+		return;
+	}
+	if (FreeFile(f))
+	{
+		obs_stat_file_abort(NULL, tmppath);
+		return;
+	}
+	(void) durable_rename(tmppath, path, LOG);
 }
 
 /*

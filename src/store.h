@@ -32,6 +32,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "port/pg_crc32c.h"
 #include "observa.h"
 
 #define OBS_STORE_MAX_KEY	32	/* bytes */
@@ -151,6 +152,11 @@ extern double *obs_store_float8_arg(FunctionCallInfo fcinfo, int argno,
 
 /* control file: was the previous shutdown clean? (for saved-file loaders) */
 extern bool obs_previous_shutdown_clean(void);
+
+/* finish or abandon a saved-statistics file (see store.c) */
+extern void obs_stat_file_commit(FILE *f, pg_crc32c crc, const char *tmppath,
+								 const char *path);
+extern void obs_stat_file_abort(FILE *f, const char *tmppath);
 
 /* resets of the rooms built on stores (observa.reset() calls all) */
 extern TimestampTz obs_table_stats_reset(void);

@@ -928,25 +928,11 @@ tenant_shmem_exit(int code, Datum arg)
 			}
 		}
 	}
-	FIN_CRC32C(crc);
-	if (fwrite(&crc, sizeof(crc), 1, f) != 1)
-		goto error;
-	if (FreeFile(f))
-	{
-		f = NULL;
-		goto error;
-	}
-	(void) durable_rename(tmppath, path, LOG);
+	obs_stat_file_commit(f, crc, tmppath, path);
 	return;
 
 error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("could not write observa statistics file \"%s\": %m",
-					tmppath)));
-	if (f)
-		FreeFile(f);
-	unlink(tmppath);
+	obs_stat_file_abort(f, tmppath);
 }
 
 /* a loaded tenant, and its place in the file (for sorting) */
