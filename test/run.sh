@@ -19,6 +19,12 @@ conf=$(cat "$OBS_SRC/test/cluster.conf")
 obs_cluster_start main "$conf"
 obs_log "cluster on port $OBS_PORT with: $(echo $conf | tr '\n' ' ')"
 
+# OBS_SUITES (default "regress isolation pgtap tap") picks suites; OBS_TAP
+# (a glob under test/t, default "*.pl") and OBS_REGRESS (test names) narrow
+# the TAP and pg_regress suites, e.g. OBS_SUITES=tap OBS_TAP='6*.pl' make test
+suites=${OBS_SUITES:-regress isolation pgtap tap}
+want() { case " $suites " in *" $1 "*) return 0 ;; esac; return 1; }
+
 pass=0
 fail=0
 count() { pass=$((pass + $1)); fail=$((fail + $2)); }
@@ -38,8 +44,8 @@ tap_count() {
 }
 
 # 1. pg_regress
-tests=$(cd test/sql && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
-if [ -n "$tests" ]; then
+tests=${OBS_REGRESS:-$(cd test/sql && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)}
+if want regress && [ -n "$tests" ]; then
 	obs_log "pg_regress: $(echo $tests)"
 	obs_as_pg "$pgxs/src/test/regress/pg_regress" --inputdir=test --bindir="$OBS_BIN" \
 		--host="$OBS_HOST" --port="$OBS_PORT" --dbname=contrib_regression \
@@ -55,7 +61,7 @@ fi
 
 # 2. isolation
 specs=$(cd test/specs 2>/dev/null && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
-if [ -n "$specs" ]; then
+if want isolation && [ -n "$specs" ]; then
 	obs_log "isolation: $(echo $specs)"
 	obs_as_pg "$pgxs/src/test/isolation/pg_isolation_regress" --inputdir=test --outputdir=output_iso \
 		--bindir="$OBS_BIN" --host="$OBS_HOST" --port="$OBS_PORT" \
@@ -71,7 +77,7 @@ if [ -n "$specs" ]; then
 fi
 
 # 3. pgTAP
-if ls test/pgtap/*.sql >/dev/null 2>&1; then
+if want pgtap && ls test/pgtap/*.sql >/dev/null 2>&1; then
 	obs_log "pgTAP: $(cd test/pgtap && echo *.sql)"
 	obs_psql -d postgres -c "CREATE DATABASE observa_tap" >/dev/null
 	obs_as_pg env PGHOST="$OBS_HOST" PGPORT="$OBS_PORT" PGUSER=postgres \
@@ -82,12 +88,13 @@ if ls test/pgtap/*.sql >/dev/null 2>&1; then
 fi
 
 # 4. TAP (PostgreSQL::Test::Cluster); these start their own clusters
-if ls test/t/*.pl >/dev/null 2>&1; then
-	obs_log "TAP: $(cd test/t && echo *.pl)"
+tapglob=${OBS_TAP:-*.pl}
+if want tap && ls test/t/$tapglob >/dev/null 2>&1; then
+	obs_log "TAP: $(cd test/t && echo $tapglob)"
 	mkdir -p tmp_check && chown postgres: tmp_check
 	obs_as_pg env PATH="$OBS_BIN:$PATH" TESTDIR="$OBS_SRC" PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
 		OBSERVA_SRC="$OBS_SRC" PGPORT="$(obs_free_port)" \
-		prove -v -I "$pgxs/src/test/perl" test/t/*.pl >"$OBS_W/tap.out" 2>&1
+		prove -v -I "$pgxs/src/test/perl" -I test/t/lib test/t/$tapglob >"$OBS_W/tap.out" 2>&1
 	rc=$?
 	cat "$OBS_W/tap.out"
 	tap_count "$OBS_W/tap.out" $rc

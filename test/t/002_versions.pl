@@ -14,8 +14,10 @@ my ($version) = $control =~ /^default_version\s*=\s*'([^']+)'/m;
 ok(defined $version, "observa.control has a default_version");
 
 my $meta = decode_json(slurp_file("$src/META.json"));
-is($meta->{version}, $version, 'META.json version matches the control file');
-is($meta->{provides}{observa}{version}, $version, 'META.json provides.observa.version matches');
+# PGXN wants SemVer: control file "X.Y" is META.json "X.Y.0"
+my $semver = $version =~ /^\d+\.\d+$/ ? "$version.0" : $version;
+is($meta->{version}, $semver, 'META.json version is the control file version in SemVer');
+is($meta->{provides}{observa}{version}, $semver, 'META.json provides.observa.version matches');
 is($meta->{'meta-spec'}{version}, '1.0.0', 'META.json follows meta-spec 1.0.0');
 for my $k (qw(name abstract maintainer license provides meta-spec))
 {

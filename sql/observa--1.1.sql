@@ -1,0 +1,1522 @@
+/* observa--1.1.sql: install script of observa 1.1 (a fresh install; 1.0 installations reach it through observa--1.0--1.1.sql) */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION observa" to load this file. \quit
+
+--
+-- Core: version and the observa.info view.  Every function below calls
+-- back into the library, which refuses with a hint naming
+-- shared_preload_libraries when observa was not preloaded.
+--
+
+CREATE FUNCTION @extschema@.version()
+RETURNS text
+AS 'MODULE_PATHNAME', 'observa_version'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.version() IS
+'version of the loaded observa library';
+
+CREATE FUNCTION @extschema@.info(
+    OUT section text,
+    OUT name text,
+    OUT value text,
+    OUT description text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_info'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW @extschema@.info AS
+    SELECT section, name, value, description FROM @extschema@.info();
+
+COMMENT ON VIEW @extschema@.info IS
+'state of every observa subsystem: capacity, entries, evictions, memory, resets';
+
+-- ==== table statistics (per operation and table) ====
+
+-- Since reset (no argument) or over the windows overlapping the last
+-- 'since' (see docs/table_stats.md).
+CREATE FUNCTION @extschema@.table_stats(
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT stats_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.table_stats(
+    since interval,
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT stats_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.table_stats(interval) IS
+'statistics per database, table and operation over the recent windows overlapping the interval';
+
+CREATE VIEW @extschema@.table_stats AS
+    SELECT * FROM @extschema@.table_stats();
+
+COMMENT ON VIEW @extschema@.table_stats IS
+'statistics per database, table and operation since reset, with latency percentiles';
+
+CREATE FUNCTION @extschema@.table_percentiles(
+    quantiles float8[],
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT quantile float8,
+    OUT value_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_percentiles_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.table_percentiles(float8[]) IS
+'any latency quantiles per database, table and operation, since reset';
+
+CREATE FUNCTION @extschema@.table_latency_buckets(bounds_ms float8[])
+RETURNS TABLE(datname text, schemaname text, relname text, relid oid,
+              operation text, le_ms float8, count bigint)
+AS 'MODULE_PATHNAME', 'observa_table_latency_buckets_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.table_latency_buckets(float8[]) IS
+'cumulative count of statements at or under each bound (ms), plus Infinity = calls';
+
+CREATE FUNCTION @extschema@.reset()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'observa_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.reset() IS
+'forget all table and statement statistics and query texts; returns the reset time';
+
+REVOKE ALL ON FUNCTION @extschema@.reset() FROM PUBLIC;
+-- EXECUTE for PUBLIC is granted at the end of the script, after the
+-- blanket REVOKE.
+
+-- ==== end table statistics ====
+
+-- ==== statement statistics ====
+
+-- Since reset (no argument) or over the windows overlapping the last
+-- 'since' (see docs/statement_stats.md).
+CREATE FUNCTION @extschema@.statement_stats(
+    OUT queryid bigint,
+    OUT toplevel bool,
+    OUT userid oid,
+    OUT username text,
+    OUT dbid oid,
+    OUT datname text,
+    OUT operation text,
+    OUT query text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT relations regclass[],
+    OUT stats_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_statement_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.statement_stats(
+    since interval,
+    OUT queryid bigint,
+    OUT toplevel bool,
+    OUT userid oid,
+    OUT username text,
+    OUT dbid oid,
+    OUT datname text,
+    OUT operation text,
+    OUT query text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT relations regclass[],
+    OUT stats_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_statement_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.statement_stats(interval) IS
+'statistics per normalized statement over the recent windows overlapping the interval';
+
+CREATE VIEW @extschema@.statement_stats AS
+    SELECT * FROM @extschema@.statement_stats();
+
+COMMENT ON VIEW @extschema@.statement_stats IS
+'statistics per normalized statement (pg_stat_statements queryid) since reset, with latency percentiles';
+
+CREATE FUNCTION @extschema@.statement_percentiles(
+    quantiles float8[],
+    OUT queryid bigint,
+    OUT toplevel bool,
+    OUT userid oid,
+    OUT username text,
+    OUT dbid oid,
+    OUT datname text,
+    OUT quantile float8,
+    OUT value_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_statement_percentiles_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.statement_percentiles(float8[]) IS
+'any latency quantiles per normalized statement, since reset';
+
+CREATE FUNCTION @extschema@.top_statements(
+    by text DEFAULT 'total_time',
+    lim int DEFAULT 10)
+RETURNS SETOF @extschema@.statement_stats
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF top_statements.by IS NULL
+       OR top_statements.by NOT IN ('total_time', 'mean_time', 'p95', 'p99', 'calls', 'errors') THEN
+        RAISE EXCEPTION 'unknown ordering % for observa.top_statements',
+                        coalesce(quote_literal(top_statements.by), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Order by one of: total_time, mean_time, p95, p99, calls, errors.';
+    END IF;
+    IF top_statements.lim IS NULL OR top_statements.lim < 1 THEN
+        RAISE EXCEPTION 'lim must be a positive number of statements, not %',
+                        coalesce(top_statements.lim::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how many statements to list, for example 10.';
+    END IF;
+    RETURN QUERY
+        SELECT s.* FROM @extschema@.statement_stats s
+         ORDER BY CASE top_statements.by
+                      WHEN 'total_time' THEN s.total_time_ms
+                      WHEN 'mean_time' THEN s.mean_time_ms
+                      WHEN 'p95' THEN s.p95_ms
+                      WHEN 'p99' THEN s.p99_ms
+                      WHEN 'calls' THEN s.calls::float8
+                      ELSE s.errors::float8
+                  END DESC NULLS LAST, s.queryid, s.userid, s.dbid, s.toplevel
+         LIMIT top_statements.lim;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.top_statements(text, int) IS
+'the statements with the highest total_time, mean_time, p95, p99, calls or errors';
+
+-- EXECUTE for PUBLIC is granted at the end of the script, after the
+-- blanket REVOKE.
+
+-- query texts (query_text.c)
+CREATE FUNCTION @extschema@.statement_text(queryid bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'observa_statement_text'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.statement_text(bigint) IS
+'normalized text of a queryid in the current database (NULL when unknown); superusers and pg_read_all_stats only';
+
+-- texts are not tied to the role that ran them: readers of all statistics only
+REVOKE ALL ON FUNCTION @extschema@.statement_text(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.statement_text(bigint) TO pg_read_all_stats;
+
+-- ==== end statement statistics ====
+
+-- ==== slow-query rings ====
+
+-- Slow statements kept in a shared-memory ring (docs/slow_queries.md).
+CREATE FUNCTION @extschema@.slow_queries(
+    lim integer,
+    OUT seq bigint,
+    OUT ts timestamptz,
+    OUT duration_ms double precision,
+    OUT dbid oid,
+    OUT datname text,
+    OUT userid oid,
+    OUT username text,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT pid integer,
+    OUT queryid bigint,
+    OUT toplevel boolean,
+    OUT operation text,
+    OUT relids oid[],
+    OUT relations text[],
+    OUT rows bigint,
+    OUT query text,
+    OUT query_truncated boolean,
+    OUT params text,
+    OUT params_truncated boolean,
+    OUT plan text,
+    OUT plan_truncated boolean,
+    OUT error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_slow_queries_1_0'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.slow_queries(integer) IS
+'the newest lim slow statements of the ring, newest first';
+
+CREATE VIEW @extschema@.slow_queries AS
+    SELECT * FROM @extschema@.slow_queries(2147483647);
+
+COMMENT ON VIEW @extschema@.slow_queries IS
+'slow statements kept in the ring, newest first';
+
+CREATE FUNCTION @extschema@.reset_slow_queries()
+RETURNS void
+AS 'MODULE_PATHNAME', 'observa_reset_slow_queries'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.reset_slow_queries() IS
+'forget every entry of the slow-query ring';
+
+REVOKE ALL ON FUNCTION @extschema@.reset_slow_queries() FROM PUBLIC;
+GRANT SELECT ON @extschema@.slow_queries TO PUBLIC;
+
+-- ==== end slow-query rings ====
+
+-- ==== index advisor ====
+
+-- Captured workload: predicates and ORDER BY ... LIMIT keys per table and
+-- column (docs/advisor.md).
+CREATE FUNCTION @extschema@.advisor_workload(
+    OUT schemaname text,
+    OUT relname text,
+    OUT column_name text,
+    OUT predicate_class text,
+    OUT on_expression boolean,
+    OUT statements bigint,
+    OUT calls bigint,
+    OUT rows_removed bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_advisor_workload'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.advisor_workload() IS
+'predicates and sort keys the index advisor captured, per table and column';
+
+CREATE FUNCTION @extschema@.recommend_indexes(
+    OUT schemaname text,
+    OUT relname text,
+    OUT columns text[],
+    OUT index_def text,
+    OUT tenant_column text,
+    OUT tenant_leading boolean,
+    OUT est_cost_before float8,
+    OUT est_cost_after float8,
+    OUT est_improvement_pct float8,
+    OUT est_size_bytes bigint,
+    OUT queries bigint[],
+    OUT calls bigint,
+    OUT reason text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_recommend_indexes'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.recommend_indexes() IS
+'indexes that the captured workload needs, each proven by hypothetical-index costing';
+
+CREATE FUNCTION @extschema@.reset_advisor()
+RETURNS void
+AS 'MODULE_PATHNAME', 'observa_reset_advisor'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.reset_advisor() IS
+'forget the workload the index advisor captured';
+
+-- Build one index with CREATE INDEX CONCURRENTLY in a background worker
+-- running as the calling role.
+CREATE FUNCTION @extschema@.create_index(
+    index_def text,
+    OUT index_name text,
+    OUT status text,
+    OUT detail text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'observa_create_index'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.create_index(text) IS
+'queue one CREATE INDEX CONCURRENTLY, run by a background worker as the calling role';
+
+CREATE FUNCTION @extschema@.index_builds(
+    OUT schemaname text,
+    OUT index_name text,
+    OUT relname text,
+    OUT role text,
+    OUT state text,
+    OUT detail text,
+    OUT queued_at timestamptz,
+    OUT finished_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_index_builds'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.index_builds() IS
+'index builds queued by create_index(): queued, building, created or failed';
+
+CREATE FUNCTION @extschema@.create_recommended_indexes(
+    dry_run boolean DEFAULT true,
+    max_indexes integer DEFAULT NULL,
+    OUT index_def text,
+    OUT status text,
+    OUT detail text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    res record;
+    n integer := 0;
+BEGIN
+    IF max_indexes IS NOT NULL AND max_indexes < 0 THEN
+        RAISE EXCEPTION 'max_indexes must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass NULL for no limit.';
+    END IF;
+    IF dry_run IS NULL THEN
+        RAISE EXCEPTION 'dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass true to list the indexes, false to create them.';
+    END IF;
+    FOR r IN SELECT ri.index_def AS def
+               FROM @extschema@.recommend_indexes() ri
+              ORDER BY ri.est_improvement_pct DESC, ri.index_def COLLATE "C" LOOP
+        EXIT WHEN max_indexes IS NOT NULL AND n >= max_indexes;
+        n := n + 1;
+        IF dry_run THEN
+            index_def := r.def; status := 'dry_run'; detail := 'not created (dry_run => true)';
+        ELSE
+            res := @extschema@.create_index(r.def);
+            index_def := r.def; status := res.status; detail := res.detail;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.create_recommended_indexes(boolean, integer) IS
+'create (or with dry_run list) the indexes recommend_indexes() proposes';
+
+-- Indexes observa created, and their statements' latency before / after.
+CREATE FUNCTION @extschema@.advisor_index_effect(
+    OUT schemaname text,
+    OUT relname text,
+    OUT index_name text,
+    OUT created_at timestamptz,
+    OUT queryid bigint,
+    OUT calls_before bigint,
+    OUT mean_ms_before float8,
+    OUT calls_after bigint,
+    OUT mean_ms_after float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_advisor_index_effect'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.advisor_index_effect() IS
+'latency of the statements an index observa created serves, sampled before and after it';
+
+GRANT EXECUTE ON FUNCTION @extschema@.advisor_workload() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.recommend_indexes() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.advisor_index_effect() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.index_builds() TO pg_read_all_stats;
+
+-- ==== end index advisor ====
+
+-- ==== tenant statistics ====
+
+-- Per-tenant statistics (docs/tenant_stats.md).  One C entry point serves
+-- both forms: without an argument since the last reset, with one over the
+-- most recent time windows.
+CREATE FUNCTION @extschema@.tenant_stats(
+    OUT datname name,
+    OUT tenant text,
+    OUT is_other boolean,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT total_time_ms double precision,
+    OUT mean_time_ms double precision,
+    OUT p50_ms double precision,
+    OUT p95_ms double precision,
+    OUT p99_ms double precision,
+    OUT share_of_total_time double precision,
+    OUT top_tables text[],
+    OUT error_bound_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.tenant_stats() IS
+'per-tenant statistics since the last reset';
+
+CREATE FUNCTION @extschema@.tenant_stats(
+    since interval,
+    OUT datname name,
+    OUT tenant text,
+    OUT is_other boolean,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT total_time_ms double precision,
+    OUT mean_time_ms double precision,
+    OUT p50_ms double precision,
+    OUT p95_ms double precision,
+    OUT p99_ms double precision,
+    OUT share_of_total_time double precision,
+    OUT top_tables text[],
+    OUT error_bound_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_0'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.tenant_stats(interval) IS
+'per-tenant statistics over the time windows covering the last "since"';
+
+CREATE VIEW @extschema@.tenant_stats AS
+    SELECT * FROM @extschema@.tenant_stats();
+
+COMMENT ON VIEW @extschema@.tenant_stats IS
+'per-tenant calls, errors, time and latency percentiles since the last reset; tenant NULL: statements without a tenant; is_other: tenants evicted from the bounded table';
+
+CREATE FUNCTION @extschema@.reset_tenant_stats()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'observa_reset_tenant_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.reset_tenant_stats() IS
+'forget the per-tenant statistics of every database; returns the reset time';
+
+REVOKE ALL ON FUNCTION @extschema@.tenant_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.tenant_stats(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.reset_tenant_stats() FROM PUBLIC;
+REVOKE ALL ON @extschema@.tenant_stats FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.tenant_stats() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.tenant_stats(interval) TO pg_read_all_stats;
+GRANT SELECT ON @extschema@.tenant_stats TO pg_read_all_stats;
+
+-- ==== end tenant statistics ====
+
+-- ==== reports, snapshots and metrics ====
+
+--
+-- Reports, snapshots and Prometheus metrics (docs/reports.md,
+-- docs/prometheus.md).  Plain SQL and PL/pgSQL over the views of the
+-- sections above: nothing here reads shared memory directly.
+--
+-- Every other section's object is read through dynamic SQL after checking
+-- that it exists (to_regclass / to_regprocedure), so that a build without
+-- one of them (say, the index advisor) still reports the rest: the missing
+-- part is reported as null (or no rows) and performance_report()'s "parts"
+-- key says which parts were available.  Every function first calls
+-- observa.version(), which refuses clearly without the preload.
+--
+
+-- Snapshots: one row per snapshot plus the statistics it froze.  pg_dump
+-- keeps their rows (pg_extension_config_dump); only observa.snapshot() and
+-- observa.drop_snapshot() (SECURITY DEFINER, superuser-only by default)
+-- write them.  No foreign keys between them: pg_dump restores extension
+-- configuration tables in no particular order.
+CREATE TABLE @extschema@.snapshot_meta (
+    label text PRIMARY KEY,
+    taken_at timestamptz NOT NULL,
+    observa_version text NOT NULL,
+    stats_since timestamptz,
+    table_rows integer NOT NULL,
+    statement_rows integer NOT NULL
+);
+
+COMMENT ON TABLE @extschema@.snapshot_meta IS
+'one row per snapshot taken by observa.snapshot(label)';
+
+CREATE TABLE @extschema@.snapshot_table_stats (
+    label text NOT NULL,
+    datname text,
+    schemaname text,
+    relname text,
+    relid oid,
+    operation text NOT NULL,
+    calls bigint NOT NULL,
+    errors bigint,
+    rows bigint,
+    total_time_ms double precision,
+    min_time_ms double precision,
+    max_time_ms double precision,
+    mean_time_ms double precision,
+    stddev_time_ms double precision,
+    p50_ms double precision,
+    p95_ms double precision,
+    p99_ms double precision,
+    stats_since timestamptz
+);
+
+CREATE INDEX ON @extschema@.snapshot_table_stats (label);
+
+COMMENT ON TABLE @extschema@.snapshot_table_stats IS
+'observa.table_stats as it was when each snapshot was taken';
+
+CREATE TABLE @extschema@.snapshot_statement_stats (
+    label text NOT NULL,
+    queryid bigint,
+    toplevel boolean,
+    userid oid,
+    username text,
+    dbid oid,
+    datname text,
+    operation text,
+    query text,
+    calls bigint NOT NULL,
+    errors bigint,
+    rows bigint,
+    total_time_ms double precision,
+    min_time_ms double precision,
+    max_time_ms double precision,
+    mean_time_ms double precision,
+    stddev_time_ms double precision,
+    p50_ms double precision,
+    p95_ms double precision,
+    p99_ms double precision,
+    stats_since timestamptz
+);
+
+CREATE INDEX ON @extschema@.snapshot_statement_stats (label);
+
+COMMENT ON TABLE @extschema@.snapshot_statement_stats IS
+'observa.statement_stats as it was when each snapshot was taken';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.snapshot_meta', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.snapshot_table_stats', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.snapshot_statement_stats', '');
+
+-- What observa.snapshot() would store now from observa.table_stats (no
+-- rows when that view does not exist).
+CREATE FUNCTION @extschema@.current_table_stats()
+RETURNS TABLE (
+    datname text, schemaname text, relname text, relid oid, operation text,
+    calls bigint, errors bigint, rows bigint, total_time_ms double precision,
+    min_time_ms double precision, max_time_ms double precision,
+    mean_time_ms double precision, stddev_time_ms double precision,
+    p50_ms double precision, p95_ms double precision, p99_ms double precision,
+    stats_since timestamptz)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.version();
+    IF to_regclass('@extschema@.table_stats') IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT t.datname::text, t.schemaname::text, t.relname::text, t.relid::oid,
+                t.operation::text, t.calls::bigint, t.errors::bigint, t.rows::bigint,
+                t.total_time_ms::float8, t.min_time_ms::float8, t.max_time_ms::float8,
+                t.mean_time_ms::float8, t.stddev_time_ms::float8, t.p50_ms::float8,
+                t.p95_ms::float8, t.p99_ms::float8, t.stats_since::timestamptz
+           FROM @extschema@.table_stats t';
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.current_table_stats() IS
+'observa.table_stats in the shape observa.snapshot() stores it';
+
+-- What observa.snapshot() would store now from observa.statement_stats.
+CREATE FUNCTION @extschema@.current_statement_stats()
+RETURNS TABLE (
+    queryid bigint, toplevel boolean, userid oid, username text, dbid oid,
+    datname text, operation text, query text, calls bigint, errors bigint,
+    rows bigint, total_time_ms double precision, min_time_ms double precision,
+    max_time_ms double precision, mean_time_ms double precision,
+    stddev_time_ms double precision, p50_ms double precision,
+    p95_ms double precision, p99_ms double precision, stats_since timestamptz)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.version();
+    IF to_regclass('@extschema@.statement_stats') IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT s.queryid::bigint, s.toplevel::boolean, s.userid::oid, s.username::text,
+                s.dbid::oid, s.datname::text, s.operation::text, s.query::text,
+                s.calls::bigint, s.errors::bigint, s.rows::bigint,
+                s.total_time_ms::float8, s.min_time_ms::float8, s.max_time_ms::float8,
+                s.mean_time_ms::float8, s.stddev_time_ms::float8, s.p50_ms::float8,
+                s.p95_ms::float8, s.p99_ms::float8, s.stats_since::timestamptz
+           FROM @extschema@.statement_stats s';
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.current_statement_stats() IS
+'observa.statement_stats in the shape observa.snapshot() stores it';
+
+-- Check a snapshot label given by the user: errors say what is wrong.
+CREATE FUNCTION @extschema@.check_snapshot_label(label text, must_exist boolean)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF label IS NULL THEN
+        RAISE EXCEPTION 'snapshot label must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Name the snapshot, for example observa.snapshot(''before'').';
+    END IF;
+    IF btrim(label) = '' THEN
+        RAISE EXCEPTION 'snapshot label must not be empty'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the snapshot, for example observa.snapshot(''before'').';
+    END IF;
+    IF length(label) > 200 THEN
+        RAISE EXCEPTION 'snapshot label is longer than 200 characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF must_exist AND NOT EXISTS
+        (SELECT FROM @extschema@.snapshot_meta m WHERE m.label = check_snapshot_label.label) THEN
+        RAISE EXCEPTION 'snapshot "%" does not exist', label
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT label FROM observa.snapshots lists the snapshots.';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.check_snapshot_label(text, boolean) IS
+'raise a clear error for a null, empty, too long or (when it must exist) unknown snapshot label';
+
+-- observa.snapshot(label): freeze the current table and statement
+-- statistics under a new label; returns the time it was taken.
+CREATE FUNCTION @extschema@.snapshot(label text)
+RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ver text := @extschema@.version();
+    t timestamptz;
+    ntab integer;
+    nstmt integer;
+BEGIN
+    PERFORM @extschema@.check_snapshot_label(label, false);
+    BEGIN
+        INSERT INTO @extschema@.snapshot_meta (label, taken_at, observa_version, table_rows, statement_rows)
+            VALUES (label, clock_timestamp(), ver, 0, 0);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'snapshot "%" already exists', label
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Choose another label, or remove the old one with observa.drop_snapshot().';
+    END;
+    INSERT INTO @extschema@.snapshot_table_stats
+        SELECT snapshot.label, c.* FROM @extschema@.current_table_stats() c;
+    GET DIAGNOSTICS ntab = ROW_COUNT;
+    INSERT INTO @extschema@.snapshot_statement_stats
+        SELECT snapshot.label, c.* FROM @extschema@.current_statement_stats() c;
+    GET DIAGNOSTICS nstmt = ROW_COUNT;
+    -- taken when the statistics were read (reading publishes this
+    -- backend's pending counts, which may create entries)
+    t := clock_timestamp();
+    UPDATE @extschema@.snapshot_meta m
+       SET taken_at = t, table_rows = ntab, statement_rows = nstmt,
+           stats_since = (SELECT min(s.stats_since) FROM @extschema@.snapshot_table_stats s
+                           WHERE s.label = snapshot.label)
+     WHERE m.label = snapshot.label;
+    RETURN t;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.snapshot(text) IS
+'store the current table and statement statistics under a new label; returns when';
+
+-- observa.drop_snapshot(label): remove one snapshot and its rows.
+CREATE FUNCTION @extschema@.drop_snapshot(label text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.version();
+    PERFORM @extschema@.check_snapshot_label(label, false);
+    DELETE FROM @extschema@.snapshot_meta m WHERE m.label = drop_snapshot.label;
+    IF NOT FOUND THEN
+        PERFORM @extschema@.check_snapshot_label(label, true);
+    END IF;
+    DELETE FROM @extschema@.snapshot_table_stats s WHERE s.label = drop_snapshot.label;
+    DELETE FROM @extschema@.snapshot_statement_stats s WHERE s.label = drop_snapshot.label;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.drop_snapshot(text) IS
+'remove a snapshot taken by observa.snapshot()';
+
+-- observa.snapshots: the snapshots, oldest first.
+CREATE FUNCTION @extschema@.snapshots(
+    OUT label text,
+    OUT taken_at timestamptz,
+    OUT stats_since timestamptz,
+    OUT observa_version text,
+    OUT table_rows integer,
+    OUT statement_rows integer)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.version();
+    RETURN QUERY
+        SELECT m.label, m.taken_at, m.stats_since, m.observa_version, m.table_rows, m.statement_rows
+          FROM @extschema@.snapshot_meta m
+         ORDER BY m.taken_at, m.label;
+END
+$$;
+
+CREATE VIEW @extschema@.snapshots AS
+    SELECT label, taken_at, stats_since, observa_version, table_rows, statement_rows
+      FROM @extschema@.snapshots();
+
+COMMENT ON VIEW @extschema@.snapshots IS
+'snapshots taken by observa.snapshot(label), oldest first';
+
+-- Percentage change from a to b, one decimal; null when a is 0 or unknown.
+CREATE FUNCTION @extschema@.pct_change(a double precision, b double precision)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN a IS NULL OR b IS NULL OR a = 0 OR a = 'NaN' OR b = 'NaN' THEN NULL
+                ELSE round(((b - a) / a * 100)::numeric, 1) END
+$$;
+
+COMMENT ON FUNCTION @extschema@.pct_change(double precision, double precision) IS
+'percentage change from a to b, rounded to 0.1; null when a is 0 or null';
+
+-- observa.compare(a, b): per operation and table, then per statement, the
+-- change between snapshot a and snapshot b (b null: the statistics now).
+CREATE FUNCTION @extschema@.compare(a text, b text DEFAULT NULL)
+RETURNS TABLE (
+    kind text,
+    datname text,
+    operation text,
+    schemaname text,
+    relname text,
+    queryid bigint,
+    username text,
+    query text,
+    calls_a bigint,
+    calls_b bigint,
+    calls_delta bigint,
+    interval_mean_ms double precision,
+    mean_ms_a double precision,
+    mean_ms_b double precision,
+    mean_change_pct numeric,
+    p95_ms_a double precision,
+    p95_ms_b double precision,
+    p95_change_pct numeric,
+    p99_ms_a double precision,
+    p99_ms_b double precision,
+    p99_change_pct numeric)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.version();
+    PERFORM @extschema@.check_snapshot_label(a, true);
+    IF b IS NOT NULL THEN
+        PERFORM @extschema@.check_snapshot_label(b, true);
+    END IF;
+    RETURN QUERY
+    WITH ta AS (
+        SELECT * FROM @extschema@.snapshot_table_stats s WHERE s.label = compare.a
+    ), tb AS (
+        SELECT s.datname, s.schemaname, s.relname, s.relid, s.operation, s.calls, s.total_time_ms,
+               s.mean_time_ms, s.p95_ms, s.p99_ms, s.stats_since
+          FROM @extschema@.snapshot_table_stats s WHERE compare.b IS NOT NULL AND s.label = compare.b
+        UNION ALL
+        SELECT c.datname, c.schemaname, c.relname, c.relid, c.operation, c.calls, c.total_time_ms,
+               c.mean_time_ms, c.p95_ms, c.p99_ms, c.stats_since
+          FROM @extschema@.current_table_stats() c WHERE compare.b IS NULL
+    ), sa AS (
+        SELECT * FROM @extschema@.snapshot_statement_stats s WHERE s.label = compare.a
+    ), sb AS (
+        SELECT s.queryid, s.toplevel, s.username, s.datname, s.operation, s.query, s.calls,
+               s.total_time_ms, s.mean_time_ms, s.p95_ms, s.p99_ms, s.stats_since
+          FROM @extschema@.snapshot_statement_stats s WHERE compare.b IS NOT NULL AND s.label = compare.b
+        UNION ALL
+        SELECT c.queryid, c.toplevel, c.username, c.datname, c.operation, c.query, c.calls,
+               c.total_time_ms, c.mean_time_ms, c.p95_ms, c.p99_ms, c.stats_since
+          FROM @extschema@.current_statement_stats() c WHERE compare.b IS NULL
+    ), j AS (
+        SELECT 'table'::text AS kind, coalesce(ta.datname, tb.datname) AS datname,
+               coalesce(ta.operation, tb.operation) AS operation,
+               coalesce(ta.schemaname, tb.schemaname) AS schemaname,
+               coalesce(ta.relname, tb.relname) AS relname,
+               NULL::bigint AS queryid, NULL::text AS username, NULL::text AS query,
+               ta.calls AS calls_a, tb.calls AS calls_b,
+               ta.total_time_ms AS total_a, tb.total_time_ms AS total_b,
+               ta.stats_since IS NOT DISTINCT FROM tb.stats_since AS same_period,
+               ta.mean_time_ms AS mean_a, tb.mean_time_ms AS mean_b,
+               ta.p95_ms AS p95_a, tb.p95_ms AS p95_b, ta.p99_ms AS p99_a, tb.p99_ms AS p99_b
+          FROM ta FULL JOIN tb
+            ON coalesce(ta.datname, '') = coalesce(tb.datname, '')
+           AND coalesce(ta.relid, 0) = coalesce(tb.relid, 0)
+           AND ta.operation = tb.operation
+        UNION ALL
+        SELECT 'statement', coalesce(sa.datname, sb.datname), coalesce(sa.operation, sb.operation),
+               NULL, NULL, coalesce(sa.queryid, sb.queryid), coalesce(sa.username, sb.username),
+               coalesce(sb.query, sa.query),
+               sa.calls, sb.calls, sa.total_time_ms, sb.total_time_ms,
+               sa.stats_since IS NOT DISTINCT FROM sb.stats_since,
+               sa.mean_time_ms, sb.mean_time_ms, sa.p95_ms, sb.p95_ms, sa.p99_ms, sb.p99_ms
+          FROM sa FULL JOIN sb
+            ON coalesce(sa.queryid, 0) = coalesce(sb.queryid, 0)
+           AND coalesce(sa.toplevel, true) = coalesce(sb.toplevel, true)
+           AND coalesce(sa.username, '') = coalesce(sb.username, '')
+           AND coalesce(sa.datname, '') = coalesce(sb.datname, '')
+    ), d AS (
+        SELECT j.*,
+               CASE WHEN j.calls_b IS NULL THEN NULL
+                    WHEN j.calls_a IS NULL OR NOT j.same_period OR j.calls_b < j.calls_a THEN j.calls_b
+                    ELSE j.calls_b - j.calls_a END AS delta,
+               CASE WHEN j.calls_b IS NULL THEN NULL::float8
+                    WHEN j.calls_a IS NULL OR NOT j.same_period OR j.calls_b < j.calls_a THEN j.total_b
+                    ELSE j.total_b - j.total_a END AS delta_total
+          FROM j
+    )
+    SELECT d.kind, d.datname, d.operation, d.schemaname, d.relname, d.queryid, d.username, d.query,
+           d.calls_a, d.calls_b, d.delta,
+           CASE WHEN d.delta > 0 THEN d.delta_total / d.delta END,
+           d.mean_a, d.mean_b, @extschema@.pct_change(d.mean_a, d.mean_b),
+           d.p95_a, d.p95_b, @extschema@.pct_change(d.p95_a, d.p95_b),
+           d.p99_a, d.p99_b, @extschema@.pct_change(d.p99_a, d.p99_b)
+      FROM d
+     ORDER BY d.kind DESC, d.datname COLLATE "C", d.schemaname COLLATE "C", d.relname COLLATE "C",
+              d.operation COLLATE "C", d.queryid, d.username COLLATE "C";
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.compare(text, text) IS
+'change in calls, mean, p95 and p99 per operation and table and per statement between snapshot a and snapshot b (null: now)';
+
+-- Check Prometheus bucket bounds (seconds): a non-empty, strictly
+-- ascending array of positive finite numbers, at most 100 of them.
+CREATE FUNCTION @extschema@.check_bounds(bounds_seconds double precision[])
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    i integer;
+BEGIN
+    IF bounds_seconds IS NULL THEN
+        RAISE EXCEPTION 'bucket bounds must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Omit the argument for the default bounds.';
+    END IF;
+    IF cardinality(bounds_seconds) = 0 OR cardinality(bounds_seconds) > 100
+       OR array_ndims(bounds_seconds) <> 1 THEN
+        RAISE EXCEPTION 'bucket bounds must be a one-dimensional array of 1 to 100 values'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR i IN array_lower(bounds_seconds, 1) .. array_upper(bounds_seconds, 1) LOOP
+        IF bounds_seconds[i] IS NULL OR bounds_seconds[i] <= 0
+           OR bounds_seconds[i] IN ('Infinity', 'NaN') THEN
+            RAISE EXCEPTION 'bucket bound % is not a positive finite number of seconds',
+                coalesce(bounds_seconds[i]::text, 'NULL')
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = CASE WHEN bounds_seconds[i] = 'Infinity'
+                                  THEN 'The +Inf bucket is always added; do not list it.'
+                                  ELSE 'Bounds are seconds above 0, for example 0.005 for 5 ms.' END;
+        END IF;
+        IF i > array_lower(bounds_seconds, 1) AND bounds_seconds[i] <= bounds_seconds[i - 1] THEN
+            RAISE EXCEPTION 'bucket bounds must be strictly ascending'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('%s follows %s.', bounds_seconds[i], bounds_seconds[i - 1]);
+        END IF;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.check_bounds(double precision[]) IS
+'raise a clear error unless the array is a valid list of Prometheus bucket bounds in seconds';
+
+-- observa.metrics_histograms(bounds): one row per database, operation and
+-- table with its latency histogram in the layout postgres_exporter's
+-- HISTOGRAM usage reads (bounds array, cumulative counts array, sum,
+-- count); the +Inf bucket is the count.
+CREATE FUNCTION @extschema@.metrics_histograms(
+    bounds_seconds double precision[]
+        DEFAULT '{0.001,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10}')
+RETURNS TABLE (
+    datname text,
+    operation text,
+    schemaname text,
+    "table" text,
+    duration_seconds double precision[],
+    duration_seconds_bucket bigint[],
+    duration_seconds_sum double precision,
+    duration_seconds_count bigint,
+    errors_total bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bounds_ms double precision[];
+BEGIN
+    PERFORM @extschema@.version();
+    PERFORM @extschema@.check_bounds(bounds_seconds);
+    IF to_regprocedure('@extschema@.table_latency_buckets(double precision[])') IS NULL
+       OR to_regclass('@extschema@.table_stats') IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(s * 1000.0 ORDER BY o) INTO bounds_ms
+      FROM unnest(bounds_seconds) WITH ORDINALITY AS u(s, o);
+    -- count and buckets come from one call, so they agree; sum and errors
+    -- are read from table_stats a moment later
+    RETURN QUERY EXECUTE
+        'WITH b AS (
+             SELECT l.datname::text AS datname, l.schemaname::text AS schemaname,
+                    l.relname::text AS relname, l.relid::oid AS relid,
+                    l.operation::text AS operation, l.le_ms::float8 AS le_ms,
+                    l.count::bigint AS count
+               FROM @extschema@.table_latency_buckets($1) l
+         ), h AS (
+             SELECT b.datname, b.schemaname, b.relname, b.relid, b.operation,
+                    array_agg(b.count ORDER BY b.le_ms)
+                        FILTER (WHERE b.le_ms <> ''Infinity'') AS counts,
+                    max(b.count) FILTER (WHERE b.le_ms = ''Infinity'') AS total
+               FROM b
+              GROUP BY b.datname, b.schemaname, b.relname, b.relid, b.operation
+         )
+         SELECT coalesce(h.datname, ''''), h.operation, coalesce(h.schemaname, ''''),
+                coalesce(h.relname, h.relid::text, ''''), $2, h.counts,
+                coalesce(t.total_time_ms, 0)::float8 / 1000.0, h.total,
+                coalesce(t.errors, 0)::bigint
+           FROM h
+           LEFT JOIN @extschema@.table_stats t
+             ON coalesce(t.datname::text, '''') = coalesce(h.datname, '''')
+            AND coalesce(t.relid, 0) = coalesce(h.relid, 0)
+            AND coalesce(t.schemaname::text, '''') = coalesce(h.schemaname, '''')
+            AND coalesce(t.relname::text, '''') = coalesce(h.relname, '''')
+            AND t.operation::text = h.operation
+          ORDER BY coalesce(h.datname, '''') COLLATE "C", h.operation COLLATE "C",
+                   coalesce(h.schemaname, '''') COLLATE "C", coalesce(h.relname, h.relid::text, '''') COLLATE "C"'
+        USING bounds_ms, bounds_seconds;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.metrics_histograms(double precision[]) IS
+'per database, operation and table: latency histogram (bounds and cumulative counts in seconds), sum, count and errors, as postgres_exporter reads them';
+
+-- observa.metrics_slow_queries(): the slow-query ring's counters from
+-- observa.info (statements captured, and captured but overwritten, since
+-- the ring's last reset);
+-- no row when this build has no slow-query ring.
+CREATE FUNCTION @extschema@.metrics_slow_queries(
+    OUT total bigint,
+    OUT dropped_total bigint)
+RETURNS SETOF record
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT x.total, coalesce(x.dropped_total, 0)
+      FROM (SELECT max(i.value::numeric) FILTER (WHERE i.name LIKE '%captured%')::bigint AS total,
+                   max(i.value::numeric) FILTER (WHERE i.name LIKE '%dropped%')::bigint AS dropped_total
+              FROM @extschema@.info() i
+             WHERE i.section LIKE 'slow%' AND i.value ~ '^[0-9]+$') x
+     WHERE x.total IS NOT NULL
+$$;
+
+COMMENT ON FUNCTION @extschema@.metrics_slow_queries() IS
+'slow-query counters for Prometheus: captured and overwritten since the ring''s last reset (no row without the ring)';
+
+-- observa.metrics(bounds): every observa series as Prometheus names them,
+-- one row per sample: the histogram observa_query_duration_seconds
+-- (_bucket per le, +Inf included, _sum, _count), observa_query_errors_total,
+-- and the slow-query counters.
+CREATE FUNCTION @extschema@.metrics(
+    bounds_seconds double precision[]
+        DEFAULT '{0.001,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10}')
+RETURNS TABLE (
+    metric text,
+    type text,
+    datname text,
+    operation text,
+    schemaname text,
+    "table" text,
+    le text,
+    value double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT m.metric, m.type, h.datname, h.operation, h.schemaname, h."table", m.le, m.value
+      FROM @extschema@.metrics_histograms(bounds_seconds) h
+      CROSS JOIN LATERAL (
+          SELECT 'observa_query_duration_seconds_bucket'::text AS metric, 'histogram'::text AS type,
+                 u.le::text AS le, u.c::float8 AS value, u.o AS ord
+            FROM unnest(h.duration_seconds, h.duration_seconds_bucket) WITH ORDINALITY AS u(le, c, o)
+          UNION ALL
+          SELECT 'observa_query_duration_seconds_bucket', 'histogram', '+Inf',
+                 h.duration_seconds_count::float8, 1000000
+          UNION ALL
+          SELECT 'observa_query_duration_seconds_sum', 'histogram', NULL, h.duration_seconds_sum, 1000001
+          UNION ALL
+          SELECT 'observa_query_duration_seconds_count', 'histogram', NULL,
+                 h.duration_seconds_count::float8, 1000002
+          UNION ALL
+          SELECT 'observa_query_errors_total', 'counter', NULL, h.errors_total::float8, 1000003
+      ) m
+     ORDER BY m.ord >= 1000003, h.datname COLLATE "C", h.operation COLLATE "C",
+              h.schemaname COLLATE "C", h."table" COLLATE "C", m.ord;
+
+    RETURN QUERY
+    SELECT c.metric, 'counter'::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, c.value
+      FROM @extschema@.metrics_slow_queries() q
+     CROSS JOIN LATERAL (VALUES ('observa_slow_queries_total', q.total::float8),
+                                ('observa_slow_queries_dropped_total', q.dropped_total::float8)) c(metric, value);
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.metrics(double precision[]) IS
+'observa''s Prometheus series, one row per sample (bucket bounds in seconds)';
+
+CREATE VIEW @extschema@.metrics AS
+    SELECT metric, type, datname, operation, schemaname, "table", le, value
+      FROM @extschema@.metrics();
+
+COMMENT ON VIEW @extschema@.metrics IS
+'observa''s Prometheus series with the default bucket bounds';
+
+-- Escape a Prometheus label value.
+CREATE FUNCTION @extschema@.prom_label(v text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT replace(replace(replace(coalesce(v, ''), E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n')
+$$;
+
+COMMENT ON FUNCTION @extschema@.prom_label(text) IS
+'a text escaped for use as a Prometheus label value';
+
+-- observa.prometheus(bounds): observa.metrics in Prometheus' text
+-- exposition format (HELP and TYPE lines included), for a textfile
+-- collector or any scraper that reads a file or a query result.
+CREATE FUNCTION @extschema@.prometheus(
+    bounds_seconds double precision[]
+        DEFAULT '{0.001,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10}')
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- metrics() returns each family's samples together; HELP and TYPE go
+    -- before the first sample of a family
+    WITH m AS (
+        SELECT m.*, CASE WHEN m.type = 'histogram'
+                         THEN regexp_replace(m.metric, '_(bucket|sum|count)$', '')
+                         ELSE m.metric END AS family
+          FROM @extschema@.metrics(bounds_seconds) WITH ORDINALITY
+               AS m(metric, type, datname, operation, schemaname, "table", le, value, n)
+    ), f AS (
+        SELECT m.*, m.n = min(m.n) OVER (PARTITION BY m.family) AS first_of_family FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN m.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s %s\n', m.family,
+                                CASE m.family
+                                    WHEN 'observa_query_duration_seconds'
+                                        THEN 'Statement duration per database, operation and table, in seconds.'
+                                    WHEN 'observa_query_errors_total'
+                                        THEN 'Statements that ended with an error, per database, operation and table.'
+                                    WHEN 'observa_slow_queries_total'
+                                        THEN 'Slow statements captured by the slow-query ring since its last reset.'
+                                    WHEN 'observa_slow_queries_dropped_total'
+                                        THEN 'Captured slow statements no longer in the ring (overwritten by newer ones).'
+                                    ELSE m.family END,
+                                m.family, m.type)
+                    ELSE '' END
+               || m.metric
+               || CASE WHEN m.operation IS NULL THEN ''
+                       ELSE format('{datname="%s",operation="%s",schema="%s",table="%s"%s}',
+                                   @extschema@.prom_label(m.datname), @extschema@.prom_label(m.operation),
+                                   @extschema@.prom_label(m.schemaname), @extschema@.prom_label(m."table"),
+                                   CASE WHEN m.le IS NOT NULL THEN format(',le="%s"', m.le) ELSE '' END) END
+               || ' ' || m.value::text,
+               E'\n' ORDER BY m.n) || E'\n', '')
+      FROM f AS m
+$$;
+
+COMMENT ON FUNCTION @extschema@.prometheus(double precision[]) IS
+'observa.metrics in Prometheus text exposition format';
+
+-- Run a query returning one jsonb value when the object it reads exists;
+-- null otherwise.  Used by performance_report() for each optional part.
+CREATE FUNCTION @extschema@.report_part(present boolean, query text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result jsonb;
+BEGIN
+    IF NOT coalesce(present, false) THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE query INTO result;
+    RETURN result;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_part(boolean, text) IS
+'result of a jsonb query when its part of observa is present, else null';
+
+-- observa.performance_report(): one jsonb document, shape documented in
+-- docs/reports.md and pinned by test/pgtap/50_report.sql.
+CREATE FUNCTION @extschema@.performance_report()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ver text := @extschema@.version();
+    has_tables boolean := to_regclass('@extschema@.table_stats') IS NOT NULL;
+    has_statements boolean := to_regclass('@extschema@.statement_stats') IS NOT NULL;
+    has_slow boolean := to_regclass('@extschema@.slow_queries') IS NOT NULL;
+    has_advisor boolean := to_regprocedure('@extschema@.recommend_indexes()') IS NOT NULL;
+    has_tenants boolean := to_regclass('@extschema@.tenant_stats') IS NOT NULL;
+    now_ts timestamptz := clock_timestamp();
+    since timestamptz;
+    tables jsonb;
+    recommendations jsonb;
+    notes jsonb := '[]';
+    table_row text := $q$jsonb_build_object(
+        'datname', t.datname, 'schema', t.schemaname, 'table', t.relname,
+        'relid', t.relid, 'operation', t.operation, 'calls', t.calls, 'errors', t.errors,
+        'error_rate', CASE WHEN t.calls > 0 THEN round(t.errors::numeric / t.calls, 4) END,
+        'rows', t.rows, 'total_ms', round(t.total_time_ms::numeric, 3),
+        'avg_ms', round(t.mean_time_ms::numeric, 3), 'min_ms', round(t.min_time_ms::numeric, 3),
+        'max_ms', round(t.max_time_ms::numeric, 3), 'p50_ms', round(t.p50_ms::numeric, 3),
+        'p95_ms', round(t.p95_ms::numeric, 3), 'p99_ms', round(t.p99_ms::numeric, 3))$q$;
+BEGIN
+    IF has_tables THEN
+        EXECUTE 'SELECT min(stats_since) FROM @extschema@.table_stats' INTO since;
+    END IF;
+    IF has_statements THEN
+        since := least(since, (SELECT min(s.stats_since) FROM @extschema@.current_statement_stats() s));
+    END IF;
+
+    -- the advisor may fail (for example without HypoPG): report the rest
+    IF has_advisor THEN
+        BEGIN
+            SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') INTO recommendations
+              FROM @extschema@.recommend_indexes() r;
+        EXCEPTION WHEN OTHERS THEN
+            notes := notes || to_jsonb(format('recommendations unavailable: %s', SQLERRM));
+        END;
+    END IF;
+
+    RETURN jsonb_build_object(
+        'observa_version', ver,
+        'generated_at', now_ts,
+        'time_range', jsonb_build_object(
+            'from', since, 'to', now_ts,
+            'seconds', round(extract(epoch FROM now_ts - since)::numeric, 3)),
+        'parts', jsonb_build_object(
+            'table_stats', has_tables, 'statement_stats', has_statements,
+            'slow_queries', has_slow, 'recommendations', has_advisor,
+            'tenants', has_tenants),
+        'table_stats', @extschema@.report_part(has_tables, format(
+            'SELECT coalesce(jsonb_agg(%s ORDER BY t.total_time_ms DESC, t.datname, t.schemaname,
+                                         t.relname, t.operation), ''[]'')
+               FROM (SELECT * FROM @extschema@.table_stats
+                      ORDER BY total_time_ms DESC NULLS LAST LIMIT 100) t', table_row)),
+        'slowest_tables', @extschema@.report_part(has_tables, format(
+            'SELECT coalesce(jsonb_agg(%s ORDER BY t.p95_ms DESC, t.datname, t.schemaname,
+                                         t.relname, t.operation), ''[]'')
+               FROM (SELECT * FROM @extschema@.table_stats
+                      ORDER BY p95_ms DESC NULLS LAST LIMIT 10) t', table_row)),
+        'top_statements', @extschema@.report_part(has_statements,
+            $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'queryid', s.queryid, 'datname', s.datname, 'username', s.username,
+                    'operation', s.operation, 'calls', s.calls, 'errors', s.errors,
+                    'rows', s.rows, 'total_ms', round(s.total_time_ms::numeric, 3),
+                    'avg_ms', round(s.mean_time_ms::numeric, 3),
+                    'p50_ms', round(s.p50_ms::numeric, 3), 'p95_ms', round(s.p95_ms::numeric, 3),
+                    'p99_ms', round(s.p99_ms::numeric, 3), 'relations', to_jsonb(s.relations),
+                    'query', s.query) ORDER BY s.total_time_ms DESC, s.queryid), '[]')
+               FROM (SELECT * FROM @extschema@.statement_stats
+                      ORDER BY total_time_ms DESC NULLS LAST, queryid LIMIT 10) s$q$),
+        'slow_queries', @extschema@.report_part(has_slow, format(
+            $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'ts', q.ts, 'duration_ms', round(q.duration_ms::numeric, 3),
+                    'datname', q.datname, 'username', q.username,
+                    'application_name', q.application_name, 'client_addr', q.client_addr,
+                    'pid', q.pid, 'queryid', q.queryid, 'operation', q.operation,
+                    'relations', to_jsonb(q.relations), 'rows', q.rows, 'query', q.query,
+                    'params', q.params, 'error', q.error) ORDER BY q.ts DESC), '[]')
+               FROM (SELECT * FROM %s) q$q$,
+            -- the ring's own function copies only the newest entries
+            CASE WHEN to_regprocedure('@extschema@.slow_queries(integer)') IS NOT NULL
+                 THEN '@extschema@.slow_queries(10)'
+                 ELSE '@extschema@.slow_queries ORDER BY ts DESC LIMIT 10' END)),
+        'recommendations', recommendations,
+        'tenants', @extschema@.report_part(has_tenants,
+            $q$SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.total_time_ms DESC), '[]')
+                 FROM (SELECT * FROM @extschema@.tenant_stats
+                        ORDER BY total_time_ms DESC NULLS LAST LIMIT 10) x$q$),
+        'info', (SELECT jsonb_object_agg(i.section, i.kv)
+                   FROM (SELECT section, jsonb_object_agg(name, value) AS kv
+                           FROM @extschema@.info() GROUP BY section) i),
+        'notes', notes);
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.performance_report() IS
+'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, last slow queries, index recommendations';
+
+-- One line of a query text for the readable report: whitespace collapsed,
+-- cut to width characters.
+CREATE FUNCTION @extschema@.report_line(q text, width integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN length(l) > width THEN left(l, width - 1) || '…' ELSE l END
+      FROM (SELECT btrim(regexp_replace(coalesce(q, ''), '\s+', ' ', 'g')) AS l) x
+$$;
+
+COMMENT ON FUNCTION @extschema@.report_line(text, integer) IS
+'a text on one line, cut to width characters (for observa.report())';
+
+-- observa.report(): performance_report() as readable text, one line per
+-- row (the demo prints it).
+CREATE FUNCTION @extschema@.report()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rep jsonb := @extschema@.performance_report();
+    e jsonb;
+    n integer;
+    hdr text := format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
+                       'operation', 'table', 'calls', 'err%', 'avg ms', 'p50 ms',
+                       'p95 ms', 'p99 ms', 'max ms');
+    ms text := 'FM999999990.000';
+BEGIN
+    RETURN NEXT format('observa %s report, %s', rep ->> 'observa_version',
+                       to_char((rep ->> 'generated_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ'));
+    RETURN NEXT format('statistics since %s (%s s)',
+                       coalesce(to_char((rep #>> '{time_range,from}')::timestamptz,
+                                        'YYYY-MM-DD HH24:MI:SS TZ'), '-'),
+                       coalesce(round((rep #>> '{time_range,seconds}')::numeric)::text, '-'));
+
+    FOREACH n IN ARRAY ARRAY[1, 2] LOOP
+        RETURN NEXT '';
+        IF n = 1 THEN
+            RETURN NEXT 'Per operation and table, by total time';
+            e := nullif(rep -> 'table_stats', 'null');
+        ELSE
+            RETURN NEXT 'Slowest operations on tables, by p95';
+            e := nullif(rep -> 'slowest_tables', 'null');
+        END IF;
+        IF e IS NULL THEN
+            RETURN NEXT '  (table statistics are not available in this build)';
+            CONTINUE;
+        ELSIF jsonb_array_length(e) = 0 THEN
+            RETURN NEXT '  (no statements recorded yet)';
+            CONTINUE;
+        END IF;
+        RETURN NEXT hdr;
+        RETURN QUERY
+            SELECT format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
+                          x ->> 'operation',
+                          @extschema@.report_line(CASE WHEN x ->> 'table' IS NULL
+                                                       THEN format('%s oid %s', x ->> 'datname', x ->> 'relid')
+                                                       ELSE concat_ws('.', x ->> 'schema', x ->> 'table') END, 28),
+                          x ->> 'calls',
+                          to_char(coalesce((x ->> 'error_rate')::numeric, 0) * 100, 'FM990.0'),
+                          to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p50_ms')::numeric, ms),
+                          to_char((x ->> 'p95_ms')::numeric, ms), to_char((x ->> 'p99_ms')::numeric, ms),
+                          to_char((x ->> 'max_ms')::numeric, ms))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o)
+             WHERE n = 2 OR o <= 15
+             ORDER BY o;
+    END LOOP;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Top statements, by total time';
+    e := nullif(rep -> 'top_statements', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (statement statistics are not available in this build)';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (no statements recorded yet)';
+    ELSE
+        RETURN NEXT format('  %9s %11s %9s %9s  %s', 'calls', 'total ms', 'avg ms', 'p95 ms', 'query');
+        RETURN QUERY
+            SELECT format('  %9s %11s %9s %9s  %s', x ->> 'calls',
+                          to_char((x ->> 'total_ms')::numeric, 'FM99999999990.0'),
+                          to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p95_ms')::numeric, ms),
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 70))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Last slow queries';
+    e := nullif(rep -> 'slow_queries', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (the slow-query ring is not available in this build)';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none captured)';
+    ELSE
+        RETURN QUERY
+            SELECT format('  %s %10s ms  %-10s %s',
+                          to_char((x ->> 'ts')::timestamptz, 'HH24:MI:SS.MS'),
+                          to_char((x ->> 'duration_ms')::numeric, 'FM999999990.0'),
+                          @extschema@.report_line(x ->> 'username', 10),
+                          @extschema@.report_line(concat_ws(' ', x ->> 'query',
+                              CASE WHEN x ->> 'error' IS NOT NULL THEN '[error ' || (x ->> 'error') || ']' END), 80))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Index recommendations';
+    e := nullif(rep -> 'recommendations', 'null');
+    IF NOT (rep #>> '{parts,recommendations}')::boolean THEN
+        RETURN NEXT '  (the index advisor is not available in this build)';
+    ELSIF e IS NULL THEN
+        RETURN QUERY SELECT '  ' || (x #>> '{}') FROM jsonb_array_elements(rep -> 'notes') x;
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none: no index would help the captured statements)';
+    ELSE
+        RETURN QUERY
+            SELECT format('  %s%s', coalesce(x ->> 'index_def', x::text),
+                          CASE WHEN x ->> 'est_improvement_pct' IS NOT NULL
+                               THEN format('  -- est. %s%% cheaper',
+                                           round((x ->> 'est_improvement_pct')::numeric)) ELSE '' END)
+                   || CASE WHEN x ->> 'reason' IS NOT NULL
+                           THEN E'\n      ' || @extschema@.report_line(x ->> 'reason', 100) ELSE '' END
+              FROM jsonb_array_elements(e) x;
+    END IF;
+
+    IF (rep #>> '{parts,tenants}')::boolean THEN
+        RETURN NEXT '';
+        RETURN NEXT 'Busiest tenants, by total time';
+        e := nullif(rep -> 'tenants', 'null');
+        IF e IS NULL OR jsonb_array_length(e) = 0 THEN
+            RETURN NEXT '  (none recorded)';
+        ELSE
+            RETURN NEXT format('  %-12s %-24s %9s %11s %9s', 'database', 'tenant', 'calls', 'total ms', 'p95 ms');
+            RETURN QUERY
+                SELECT format('  %-12s %-24s %9s %11s %9s',
+                              @extschema@.report_line(x ->> 'datname', 12),
+                              @extschema@.report_line(CASE WHEN (x ->> 'is_other')::boolean THEN '(other tenants)'
+                                                           ELSE coalesce(x ->> 'tenant', '(no tenant)') END, 24),
+                              x ->> 'calls',
+                              to_char((x ->> 'total_time_ms')::numeric, 'FM99999999990.0'),
+                              to_char((x ->> 'p95_ms')::numeric, ms))
+                  FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+        END IF;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Capacity (SELECT * FROM observa.info for everything)';
+    RETURN QUERY
+        SELECT format('  %-16s %-28s %s', i.section, i.name, i.value)
+          FROM @extschema@.info() i
+         WHERE i.name ~ '(^|_)(entries|capacity|evictions|dropped|captured|tenants|shared_memory_bytes)$';
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.report() IS
+'observa.performance_report() as readable text, one line per row';
+
+-- Reading: pg_read_all_stats (so pg_monitor) reads reports, snapshots and
+-- metrics; the underlying views apply their own rules to query texts.
+-- Writing snapshots is for superusers unless EXECUTE is granted.
+REVOKE ALL ON @extschema@.snapshot_meta, @extschema@.snapshot_table_stats,
+              @extschema@.snapshot_statement_stats FROM PUBLIC;
+GRANT SELECT ON @extschema@.snapshot_meta, @extschema@.snapshot_table_stats,
+                @extschema@.snapshot_statement_stats TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION @extschema@.snapshot(text), @extschema@.drop_snapshot(text) FROM PUBLIC;
+REVOKE ALL ON @extschema@.snapshots, @extschema@.metrics FROM PUBLIC;
+GRANT SELECT ON @extschema@.snapshots, @extschema@.metrics TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.performance_report(), @extschema@.report(),
+    @extschema@.report_part(boolean, text), @extschema@.report_line(text, integer),
+    @extschema@.snapshots(), @extschema@.compare(text, text),
+    @extschema@.check_snapshot_label(text, boolean), @extschema@.pct_change(double precision, double precision),
+    @extschema@.current_table_stats(), @extschema@.current_statement_stats(),
+    @extschema@.metrics(double precision[]), @extschema@.metrics_histograms(double precision[]),
+    @extschema@.check_bounds(double precision[]), @extschema@.metrics_slow_queries(),
+    @extschema@.prom_label(text), @extschema@.prometheus(double precision[])
+    TO pg_read_all_stats;
+
+-- ==== end reports, snapshots and metrics ====
+
+-- Nothing here is for PUBLIC to change; reading is granted per object.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.version() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.info() TO PUBLIC;
+GRANT SELECT ON @extschema@.info TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.slow_queries(integer) TO PUBLIC;
+
+-- table statistics: readable by PUBLIC (must follow the blanket REVOKE)
+GRANT EXECUTE ON FUNCTION @extschema@.table_stats() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_stats(interval) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_percentiles(float8[]) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_latency_buckets(float8[]) TO PUBLIC;
+GRANT SELECT ON @extschema@.table_stats TO PUBLIC;
+
+-- statement statistics: readable by PUBLIC (texts are filtered per role)
+GRANT EXECUTE ON FUNCTION @extschema@.statement_stats() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.statement_stats(interval) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.statement_percentiles(float8[]) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.top_statements(text, int) TO PUBLIC;
+GRANT SELECT ON @extschema@.statement_stats TO PUBLIC;
