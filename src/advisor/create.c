@@ -40,6 +40,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "funcapi.h"
@@ -187,29 +188,17 @@ return_row(FunctionCallInfo fcinfo, const char *name, const char *status,
 	*result = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
-PG_FUNCTION_INFO_V1(observa_create_index);
-
-Datum
-observa_create_index(PG_FUNCTION_ARGS)
+/*
+ * The checked IndexStmt of argument 0: not NULL, not too long, exactly one
+ * CREATE INDEX CONCURRENTLY statement that names its index.
+ */
+static IndexStmt *
+parse_index_def(FunctionCallInfo fcinfo, char **def_out)
 {
 	char	   *def;
 	List	   *raw;
 	IndexStmt  *stmt;
-	Oid			relid;
-	Oid			nsp;
-	char		relkind;
-	bool		valid;
-	char	   *equiv;
-	char	   *nspname;
-	bool		drop_first;
-	int			slotno = -1;
-	AdvCreateSlot *slot;
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-	pid_t		pid;
-	Datum		result;
 
-	obs_require_preload();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -242,16 +231,65 @@ observa_create_index(PG_FUNCTION_ARGS)
 				 errmsg("index_def must name the index"),
 				 errhint("Write CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON ...")));
 
+	*def_out = def;
+	return stmt;
+}
+
+/*
+ * The caller must own the table, and for a partitioned table every
+ * partition too: the worker builds an index on each of them.
+ */
+static void
+check_owner(Oid relid)
+{
+	List	   *members = list_make1_oid(relid);
+	ListCell   *lc;
+
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		members = find_all_inheritors(relid, AccessShareLock, NULL);
+	foreach(lc, members)
+	{
+		Oid			m = lfirst_oid(lc);
+
+		if (!pg_class_ownercheck(m, GetUserId()))
+			aclcheck_error(ACLCHECK_NOT_OWNER,
+						   get_relkind_objtype(get_rel_relkind(m)),
+						   get_rel_name(m));
+	}
+}
+
+PG_FUNCTION_INFO_V1(observa_create_index);
+
+Datum
+observa_create_index(PG_FUNCTION_ARGS)
+{
+	char	   *def;
+	IndexStmt  *stmt;
+	Oid			relid;
+	Oid			nsp;
+	char		relkind;
+	bool		valid;
+	char	   *equiv;
+	char	   *nspname;
+	bool		drop_first;
+	int			slotno = -1;
+	AdvCreateSlot *slot;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+	Datum		result;
+
+	obs_require_preload();
+	stmt = parse_index_def(fcinfo, &def);
 	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
 	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
+		relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table or materialized view",
 						get_rel_name(relid))));
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
-					   get_rel_name(relid));
+	check_owner(relid);
 
 	nsp = get_rel_namespace(relid);
 	if (OidIsValid(index_by_name(nsp, stmt->idxname, &valid)) && valid)
@@ -361,6 +399,46 @@ observa_create_index(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
+/*
+ * observa.index_build_steps(index_def): the statements that build the
+ * index as a DBA would (partitions.c), one row each, ready for \\gexec.
+ * Reads only the catalogs.
+ */
+PG_FUNCTION_INFO_V1(observa_index_build_steps_1_1);
+
+Datum
+observa_index_build_steps_1_1(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *def;
+	IndexStmt  *stmt;
+	Oid			relid;
+	char		relkind;
+	List	   *steps;
+	ListCell   *lc;
+
+	obs_require_preload();
+	stmt = parse_index_def(fcinfo, &def);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
+		relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view",
+						get_rel_name(relid))));
+	steps = adv_build_steps(def, stmt, relid);
+	foreach(lc, steps)
+	{
+		Datum		value = CStringGetTextDatum(((AdvStep *) lfirst(lc))->sql);
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
+}
+
 /* ---------- worker side ---------- */
 
 static MemoryContext build_cxt = NULL;
@@ -432,27 +510,180 @@ run_sql(const char *sql, char *msg, int msglen)
 	return ok;
 }
 
+/*
+ * DROP INDEX the named index; CONCURRENTLY unless it is a partitioned
+ * index (those cannot be dropped concurrently; dropping one drops the
+ * partitions' indexes attached to it).
+ */
+static bool
+drop_index(const char *nspname, const char *idxname, bool partitioned)
+{
+	char		msg[256];
+
+	return run_sql(psprintf("DROP INDEX %sIF EXISTS %s.%s",
+							partitioned ? "" : "CONCURRENTLY ",
+							quote_identifier(nspname), quote_identifier(idxname)),
+				   msg, sizeof(msg));
+}
+
+/* does the named index exist: 0 no, 1 invalid, 2 valid; partitioned? */
+static int
+index_state(const char *nspname, const char *idxname, bool *partitioned)
+{
+	int			state = 0;
+	bool		valid;
+
+	*partitioned = false;
+	StartTransactionCommand();
+	{
+		Oid			nsp = get_namespace_oid(nspname, true);
+		Oid			idx = OidIsValid(nsp) ? index_by_name(nsp, idxname, &valid) : InvalidOid;
+
+		if (OidIsValid(idx))
+		{
+			state = valid ? 2 : 1;
+			*partitioned = (get_rel_relkind(idx) == RELKIND_PARTITIONED_INDEX);
+		}
+	}
+	CommitTransactionCommand();
+	return state;
+}
+
 /* drop the named index if it exists and is invalid; true if dropped */
 static bool
 drop_if_invalid(const char *nspname, const char *idxname)
 {
-	bool		invalid = false;
-	bool		valid;
-	char		msg[256];
+	bool		partitioned;
+
+	if (index_state(nspname, idxname, &partitioned) != 1)
+		return false;
+	return drop_index(nspname, idxname, partitioned);
+}
+
+/*
+ * The steps that build the slot's index (partitions.c): one for a table,
+ * the ON ONLY / CONCURRENTLY / ATTACH sequence for a partitioned table.
+ * Resolved with the caller's search_path, in a transaction of its own;
+ * the result lives in 'cxt'.  NIL and the message on error.
+ */
+static List *
+build_steps(const char *sql, MemoryContext cxt, char *msg, int msglen)
+{
+	List	   *volatile steps = NIL;
 
 	StartTransactionCommand();
+	PG_TRY();
 	{
-		Oid			nsp = get_namespace_oid(nspname, true);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+		IndexStmt  *stmt = (IndexStmt *) linitial_node(RawStmt, raw)->stmt;
+		Oid			relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
 
-		if (OidIsValid(nsp) && OidIsValid(index_by_name(nsp, idxname, &valid)))
-			invalid = !valid;
+		steps = adv_build_steps(sql, stmt, relid);
+		MemoryContextSwitchTo(old);
+		CommitTransactionCommand();
 	}
-	CommitTransactionCommand();
-	if (!invalid)
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		strlcpy(msg, edata->message ? edata->message : "unknown error", msglen);
+		FreeErrorData(edata);
+		steps = NIL;
+	}
+	PG_END_TRY();
+	return steps;
+}
+
+/*
+ * After a failed step: drop every index this build created, the
+ * partitioned ones first (dropping one drops the partition indexes
+ * attached to it), then the partitions' and the table's, concurrently.
+ * Returns how many were dropped.
+ */
+static int
+clean_up(List *created)
+{
+	int			dropped = 0;
+	ListCell   *lc;
+
+	for (int pass = 0; pass < 2; pass++)
+		foreach(lc, created)
+		{
+			AdvStep    *st = lfirst(lc);
+			bool		partitioned;
+
+			if ((st->kind == ADV_STEP_PARENT) != (pass == 0))
+				continue;
+			if (index_state(st->nspname, st->index_name, &partitioned) == 0)
+			{
+				if (pass == 1)
+					dropped++;	/* went with its parent index */
+				continue;
+			}
+			if (drop_index(st->nspname, st->index_name, partitioned))
+				dropped++;
+		}
+	return dropped;
+}
+
+/*
+ * Run the build's steps, each as a top-level statement of its own.  On
+ * success the message says what was built; on failure it gives the
+ * error and the step, and everything the build created is dropped.
+ */
+static bool
+run_steps(const char *sql, char *msg, int msglen, bool *dropped)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "observa build steps",
+											  ALLOCSET_DEFAULT_SIZES);
+	List	   *steps = build_steps(sql, cxt, msg, msglen);
+	List	   *created = NIL;
+	int			nbuilt = 0;
+	int			ndropped;
+	ListCell   *lc;
+
+	*dropped = false;
+	if (steps == NIL)
 		return false;
-	return run_sql(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
-							quote_identifier(nspname), quote_identifier(idxname)),
-				   msg, sizeof(msg));
+	foreach(lc, steps)
+	{
+		AdvStep    *st = lfirst(lc);
+		bool		partitioned;
+		char		err[512];
+
+		if (st->kind != ADV_STEP_ATTACH &&
+			index_state(st->nspname, st->index_name, &partitioned) == 0)
+			created = lappend(created, st);
+		if (run_sql(st->sql, err, sizeof(err)))
+		{
+			nbuilt += (st->kind == ADV_STEP_BUILD);
+			continue;
+		}
+		ndropped = clean_up(created);
+		*dropped = ndropped > 0;
+		if (list_length(steps) == 1)
+			snprintf(msg, msglen, "%s%s", err,
+					 ndropped > 0 ? " (the invalid index it left was dropped)" : "");
+		else
+			snprintf(msg, msglen, "%s (at step %d of %d: %s); the %d index%s it had created %s dropped",
+					 err, foreach_current_index(lc) + 1, list_length(steps), st->sql,
+					 ndropped, ndropped == 1 ? "" : "es", ndropped == 1 ? "was" : "were");
+		return false;
+	}
+	if (list_length(steps) == 1)
+		strlcpy(msg, "index built concurrently", msglen);
+	else
+		snprintf(msg, msglen,
+				 "index built concurrently on %d partition%s and attached to the parent",
+				 nbuilt, nbuilt == 1 ? "" : "s");
+	MemoryContextDelete(cxt);
+	return true;
 }
 
 /* wait until no earlier build of this database is queued or building */
@@ -598,18 +829,12 @@ observa_advisor_worker_main(Datum arg)
 	if (drop_first)
 		(void) drop_if_invalid(nspname, idxname);
 	msg[0] = '\0';
-	ok = run_sql(sql, msg, sizeof(msg));
-	if (!ok)
-		dropped = drop_if_invalid(nspname, idxname);
+	ok = run_steps(sql, msg, sizeof(msg), &dropped);
 
 	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
 	slot->ok = ok;
 	slot->dropped_invalid = dropped;
-	if (ok)
-		strlcpy(slot->message, "index built concurrently", sizeof(slot->message));
-	else
-		snprintf(slot->message, sizeof(slot->message), "%s%s", msg,
-				 dropped ? " (the invalid index it left was dropped)" : "");
+	strlcpy(slot->message, msg, sizeof(slot->message));
 	slot->finished_at = GetCurrentTimestamp();
 	slot->state = ADV_SLOT_DONE;
 	if (ok)
