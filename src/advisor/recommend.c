@@ -1328,11 +1328,13 @@ reason_text(Ctx *ctx, Choice *ch)
 	return r.data;
 }
 
+#define RECOMMEND_COLS 13
+
 typedef struct OutRow
 {
 	char	   *sortkey;
-	Datum		values[13];
-	bool		nulls[13];
+	Datum		values[RECOMMEND_COLS];
+	bool		nulls[RECOMMEND_COLS];
 } OutRow;
 
 static int
@@ -1364,10 +1366,8 @@ snapshot(Ctx *ctx)
 	ctx->nstmts = n;
 }
 
-PG_FUNCTION_INFO_V1(observa_recommend_indexes);
-
-Datum
-observa_recommend_indexes(PG_FUNCTION_ARGS)
+static Datum
+recommend_indexes_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Ctx			ctx;
@@ -1377,7 +1377,7 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 	int			nrows = 0;
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, RECOMMEND_COLS);
 	adv_lock_attach();
 	memset(&ctx, 0, sizeof(ctx));
 
@@ -1481,4 +1481,23 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 rows[i].values, rows[i].nulls);
 	return (Datum) 0;
+}
+
+/*
+ * One body, two entry points: observa_recommend_indexes serves 1.0's SQL,
+ * observa_recommend_indexes_1_1 serves 1.1's.
+ */
+PG_FUNCTION_INFO_V1(observa_recommend_indexes);
+PG_FUNCTION_INFO_V1(observa_recommend_indexes_1_1);
+
+Datum
+observa_recommend_indexes(PG_FUNCTION_ARGS)
+{
+	return recommend_indexes_internal(fcinfo, OBS_API_1_0);
+}
+
+Datum
+observa_recommend_indexes_1_1(PG_FUNCTION_ARGS)
+{
+	return recommend_indexes_internal(fcinfo, OBS_API_1_1);
 }
