@@ -355,9 +355,10 @@ CREATE FUNCTION @extschema@.recommend_indexes(
     OUT est_size_bytes bigint,
     OUT queries bigint[],
     OUT calls bigint,
-    OUT reason text)
+    OUT reason text,
+    OUT replaces regclass[])
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_recommend_indexes'
+AS 'MODULE_PATHNAME', 'observa_recommend_indexes_1_1'
 LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.recommend_indexes() IS

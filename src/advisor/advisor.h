@@ -246,6 +246,9 @@ extern bool adv_example_prepare(const char *buf, int len, AdvExample *ex);
 extern PlannedStmt *adv_example_plan(AdvExample *ex, List *hypos);
 extern bool adv_plan_uses(PlannedStmt *pstmt, Oid indexoid);
 
+/* replaces.c */
+extern List *adv_replaced_indexes(AdvCandidate *c);
+
 /* create.c */
 extern PGDLLEXPORT void observa_advisor_worker_main(Datum arg);
 
