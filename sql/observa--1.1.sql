@@ -1500,6 +1500,31 @@ GRANT EXECUTE ON FUNCTION
 
 -- ==== end reports, snapshots and metrics ====
 
+-- ==== plan fingerprints ====
+
+-- observa.plan_fingerprints(): the plan-shape fingerprints of the
+-- statements the index advisor sampled in the current database, the last
+-- few per statement (docs/regressions.md).
+CREATE FUNCTION @extschema@.plan_fingerprints(
+    OUT queryid bigint,
+    OUT userid oid,
+    OUT fingerprint text,
+    OUT first_seen timestamptz,
+    OUT last_seen timestamptz,
+    OUT samples bigint,
+    OUT current boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_plan_fingerprints_1_1'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.plan_fingerprints() IS
+'plan-shape fingerprints (node types, relations, index names) of the sampled statements, the last few per statement';
+
+REVOKE ALL ON FUNCTION @extschema@.plan_fingerprints() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.plan_fingerprints() TO pg_read_all_stats;
+
+-- ==== end plan fingerprints ====
+
 -- ==== index hygiene ====
 
 -- observa.index_hygiene(): indexes of the current database that cost
