@@ -22,8 +22,8 @@ SELECT * FROM pf.t WHERE v = 6;
 -- one statement, one shape (the constants do not count)
 CREATE TEMP VIEW fp AS
   SELECT f.* FROM observa.plan_fingerprints() f
-   WHERE f.queryid = (SELECT queryid FROM observa.statement_stats
-                       WHERE query = 'SELECT * FROM pf.t WHERE v = $1' LIMIT 1);
+   WHERE f.queryid IN (SELECT queryid FROM observa.statement_stats
+                        WHERE query = 'SELECT * FROM pf.t WHERE v = $1');
 SELECT count(*) AS shapes, sum(samples) AS samples, bool_and(current) AS current,
        bool_and(fingerprint ~ '^[0-9a-f]{16}$') AS hex, bool_and(first_seen <= last_seen) AS ordered
   FROM fp;
