@@ -589,6 +589,7 @@ DECLARE
     hyg jsonb;
     out text;
 BEGIN
+    PERFORM @extschema@.version();     -- refuses without the preload
     BEGIN
         SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'def', r.index_def, 'pct', r.est_improvement_pct, 'size', pg_size_pretty(r.est_size_bytes),
@@ -639,6 +640,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT '<p class="none">Per-window statistics are not readable in this build yet; '
         || 'observa.table_stats(since) merges the recent windows.</p>'
+      FROM (SELECT @extschema@.version()) v
 $$;
 
 COMMENT ON FUNCTION @extschema@.report_html_timeline() IS
@@ -651,6 +653,7 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT '<p class="none">Latency regressions are not available in this build yet.</p>'
+      FROM (SELECT @extschema@.version()) v
 $$;
 
 COMMENT ON FUNCTION @extschema@.report_html_regressions() IS
