@@ -1295,13 +1295,15 @@ reason_text(Ctx *ctx, Choice *ch)
 	return r.data;
 }
 
-#define RECOMMEND_COLS 13
+/* result columns of recommend_indexes(): 1.0, and 1.1 (+ replaces) */
+#define RECOMMEND_COLS_1_0	13
+#define RECOMMEND_COLS_1_1	14
 
 typedef struct OutRow
 {
 	char	   *sortkey;
-	Datum		values[RECOMMEND_COLS];
-	bool		nulls[RECOMMEND_COLS];
+	Datum		values[RECOMMEND_COLS_1_1];
+	bool		nulls[RECOMMEND_COLS_1_1];
 } OutRow;
 
 static int
@@ -1333,8 +1335,27 @@ snapshot(Ctx *ctx)
 	ctx->nstmts = n;
 }
 
+/* regclass[] of the existing indexes a recommended index replaces */
 static Datum
-recommend_indexes_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
+replaces_array(AdvCandidate *c)
+{
+	List	   *oids = adv_replaced_indexes(c);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, oids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, REGCLASSOID, sizeof(Oid),
+										   true, TYPALIGN_INT));
+}
+
+/*
+ * One body for both API versions: ncols is the result's column count of
+ * the SQL declaration it serves (RECOMMEND_COLS_1_0 or _1_1).
+ */
+static Datum
+recommend_indexes_internal(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Ctx			ctx;
@@ -1344,7 +1365,7 @@ recommend_indexes_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 	int			nrows = 0;
 
 	obs_require_preload();
-	obs_init_srf(fcinfo, RECOMMEND_COLS);
+	obs_init_srf(fcinfo, ncols);
 	adv_lock_attach();
 	memset(&ctx, 0, sizeof(ctx));
 
@@ -1443,6 +1464,8 @@ recommend_indexes_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 		row->values[10] = PointerGetDatum(construct_array(qids, nq, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		row->values[11] = Int64GetDatum((int64) rint(ch->calls));
 		row->values[12] = CStringGetTextDatum(reason_text(&ctx, ch));
+		if (ncols > RECOMMEND_COLS_1_0)
+			row->values[13] = replaces_array(c);
 		row->sortkey = psprintf("%s.%s %s", get_namespace_name(get_rel_namespace(c->relid)),
 								get_rel_name(c->relid), def);
 	}
@@ -1453,21 +1476,19 @@ recommend_indexes_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 	return (Datum) 0;
 }
 
-/*
- * One body, two entry points: observa_recommend_indexes serves 1.0's SQL,
- * observa_recommend_indexes_1_1 serves 1.1's.
- */
 PG_FUNCTION_INFO_V1(observa_recommend_indexes);
 PG_FUNCTION_INFO_V1(observa_recommend_indexes_1_1);
 
+/* 1.0's recommend_indexes(): 13 columns */
 Datum
 observa_recommend_indexes(PG_FUNCTION_ARGS)
 {
-	return recommend_indexes_internal(fcinfo, OBS_API_1_0);
+	return recommend_indexes_internal(fcinfo, RECOMMEND_COLS_1_0);
 }
 
+/* 1.1's recommend_indexes(): 1.0's columns plus replaces regclass[] */
 Datum
 observa_recommend_indexes_1_1(PG_FUNCTION_ARGS)
 {
-	return recommend_indexes_internal(fcinfo, OBS_API_1_1);
+	return recommend_indexes_internal(fcinfo, RECOMMEND_COLS_1_1);
 }
