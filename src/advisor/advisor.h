@@ -21,6 +21,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
@@ -80,6 +81,17 @@ typedef struct AdvScan
 	double		rows_out;
 } AdvScan;
 
+/* one plan-shape fingerprint of a statement (plan_shape.c) */
+#define ADV_PLAN_SHAPES 4
+
+typedef struct AdvPlanShape
+{
+	uint64		fp;				/* 0: free slot */
+	TimestampTz first_seen;		/* statement start of the first sample */
+	TimestampTz last_seen;		/* ... of the last one */
+	int64		samples;
+} AdvPlanShape;
+
 /*
  * One captured statement (queryid) of one database.  Entries live in a
  * fixed array; see capture.c for the locking protocol.
@@ -89,7 +101,7 @@ typedef struct AdvQuery
 	bool		used;
 	Oid			dbid;
 	uint64		queryid;
-	Oid			userid;			/* role that ran it (re-planned as that role) */
+	Oid			userid;			/* role that ran the example (re-planned as it) */
 	slock_t		mutex;			/* protects the counters below */
 	double		calls;			/* estimated executions: sum of 1/rate */
 	int64		sampled;		/* sampled executions */
@@ -102,6 +114,8 @@ typedef struct AdvQuery
 	uint64		updated_cols;	/* attnums 1..64 an UPDATE sets */
 	int16		nscans;
 	AdvScan		scans[ADV_MAX_SCANS];
+	AdvPlanShape shapes[ADV_PLAN_SHAPES];	/* under mutex, plan_shape.c */
+
 	/*
 	 * example: replaced under the exclusive lock.  The execution kept is
 	 * the one whose text and parameters hash lowest, so the same traffic
@@ -281,9 +295,17 @@ extern uint64 adv_plans_made;
 extern void adv_hypo_init(void);
 extern void adv_estimate_size(AdvCandidate *c, double tuples);
 extern double adv_key_width(AdvCandidate *c);
+extern char *adv_example_search_path(const char *buf, int len);
 extern bool adv_example_prepare(const char *buf, int len, AdvExample *ex);
 extern PlannedStmt *adv_example_plan(AdvExample *ex, List *hypos);
 extern bool adv_plan_uses(PlannedStmt *pstmt, Oid indexoid);
+
+/* plan_shape.c */
+extern uint64 adv_plan_fingerprint(PlannedStmt *pstmt);
+extern void adv_plan_shape_note(AdvQuery *q, uint64 fp, TimestampTz ts);
+
+/* replaces.c */
+extern List *adv_replaced_indexes(AdvCandidate *c);
 
 /* create.c */
 extern PGDLLEXPORT void observa_advisor_worker_main(Datum arg);

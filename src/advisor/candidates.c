@@ -1059,9 +1059,9 @@ adv_merge_keys(AdvCandidate *a, AdvCandidate *b)
 	return m;
 }
 
-/* rows a partial index holds, planned as the statement's role */
+/* rows a partial index holds, planned in the statement's sandbox */
 double
-adv_partial_rows(Ctx *ctx, AdvCandidate *c, Oid userid)
+adv_partial_rows(Ctx *ctx, AdvCandidate *c, Stmt *s)
 {
 	TableInfo  *t = adv_table(ctx, c->relid);
 	PredRows	pr;
@@ -1069,16 +1069,16 @@ adv_partial_rows(Ctx *ctx, AdvCandidate *c, Oid userid)
 	pr.c = c;
 	pr.rows = t ? t->reltuples : 0;
 	if (c->pred)
-		(void) adv_guarded(userid, pred_rows, &pr);
+		(void) adv_guarded(s, pred_rows, &pr);
 	return pr.rows;
 }
 
 /* a candidate's size, share of the table, partitions */
 void
-adv_size_candidate(Ctx *ctx, AdvCandidate *c, Oid userid)
+adv_size_candidate(Ctx *ctx, AdvCandidate *c, Stmt *s)
 {
 	TableInfo  *t = adv_table(ctx, c->relid);
-	double		tuples = adv_partial_rows(ctx, c, userid);
+	double		tuples = adv_partial_rows(ctx, c, s);
 
 	c->partitions = t ? t->partitions : NIL;
 	c->fraction = (t && t->reltuples > 0) ? Min(tuples / t->reltuples, 1.0) : 1.0;

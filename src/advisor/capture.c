@@ -45,6 +45,7 @@
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "access/xact.h"
 #include "access/stratnum.h"
 #include "access/sysattr.h"
 #include "catalog/namespace.h"
@@ -83,6 +84,8 @@ typedef struct AdvCapture
 	PlannedStmt *pstmt;
 	Oid			target;			/* DML target (partition root) */
 	uint64		updated_cols;	/* columns an UPDATE sets */
+	uint64		plan_fp;		/* plan-shape fingerprint (plan_shape.c) */
+	TimestampTz started;		/* the statement's start */
 } AdvCapture;
 
 Size
@@ -726,6 +729,7 @@ fold_counts(AdvQuery *q, const AdvCapture *cap, const ObsSample *sample,
 		sample->operation == OBS_OP_DELETE || sample->operation == OBS_OP_MERGE)
 		q->dml_rows += weight * (double) sample->rows;
 	q->last_used = adv_shared->clock;
+	adv_plan_shape_note(q, cap->plan_fp, cap->started);
 	for (int s = 0; s < cap->nscans; s++)
 	{
 		const AdvScan *cs = &cap->scans[s];
@@ -850,6 +854,7 @@ create_entry(const ObsSample *sample, const AdvCapture *cap, double weight)
 	q->nscans = 0;
 	q->example_len = 0;
 	q->example_key = 0;
+	memset(q->shapes, 0, sizeof(q->shapes));
 	fold_counts(q, cap, sample, weight);
 	SpinLockRelease(&q->mutex);
 	return q;
@@ -883,6 +888,8 @@ capture_statement(const ObsSample *sample)
 		cap.target = adv_partition_root(sample->target_relid);
 		cap.updated_cols = updated_columns(sample, cap.target);
 	}
+	cap.plan_fp = adv_plan_fingerprint(sample->pstmt);
+	cap.started = GetCurrentStatementStartTimestamp();
 	weight = adv_sample_rate > 0.0 ? 1.0 / Min(adv_sample_rate, 1.0) : 1.0;
 	key = example_key(sample);
 
@@ -915,6 +922,8 @@ capture_statement(const ObsSample *sample)
 		memcpy(q->example, example, example_len);
 		q->example_len = example_len;
 		q->example_key = key;
+		/* the example is re-planned as the role that ran it */
+		q->userid = sample->userid;
 	}
 	else if (example_len == 0)
 		adv_shared->examples_too_long++;

@@ -294,22 +294,16 @@ adv_build_ends(Ctx *ctx, Stmt *s)
 void
 adv_plan_ends(Stmt *s, List *hypos, Oid must_use, int first, int last)
 {
-	/* the plans are thrown away: plan in a context of their own */
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
-											  "observa advisor plans",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-
 	for (int e = first; e <= last && e < s->nends; e++)
 	{
+		MemoryContext old = MemoryContextSwitchTo(adv_plan_cxt);
 		PlannedStmt *p = adv_example_plan(&s->ends[e].ex, hypos);
 
+		MemoryContextSwitchTo(old);
 		s->try_cost[e] = p->planTree->total_cost;
 		s->try_used[e] = OidIsValid(must_use) ? adv_plan_uses(p, must_use) : false;
-		MemoryContextReset(cxt);
+		MemoryContextReset(adv_plan_cxt);
 	}
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
 }
 
 /*

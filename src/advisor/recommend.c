@@ -22,8 +22,10 @@
  *	   tenant distribution, merging on write-heavy tables, redundancy;
  *	6. one row per chosen index, ordered by schema, table and definition.
  *
- * Everything here runs in the calling backend, in subtransactions for the
- * parts that can fail (an example that no longer parses is skipped).
+ * Everything here runs in the calling backend.  Each step that evaluates
+ * a captured statement runs in the sandbox of sandbox.c (as the
+ * statement's role, restricted, GUCs discarded, subtransaction rolled
+ * back); a step that fails is skipped (an example that no longer parses).
  *
  *-------------------------------------------------------------------------
  */
@@ -67,6 +69,7 @@
 #include "utils/varlena.h"
 
 #include "recommend.h"
+#include "../sandbox.h"
 #include "../tenant_columns.h"
 
 #include "access/itup.h"
@@ -82,70 +85,35 @@ typedef struct PrepareArg
 
 #define ADV_FAKE_OID_BASE	((Oid) 4000000000U)
 
+/* the run's context for plans that are thrown away (run_recommend) */
+MemoryContext adv_plan_cxt = NULL;
+
 /* ---------- running fallible steps ---------- */
 
-typedef void (*guarded_fn) (void *arg);
-
 /*
- * Run fn in a subtransaction as role 'userid' (the role that ran the
- * captured statement, so that functions the planner evaluates while
- * folding constants run with that role's rights, never the caller's);
- * false, the error swallowed (DEBUG1), if it failed or the role is gone.
+ * Run one step that evaluates a captured statement (parse analysis,
+ * planning, constant folding, hypothetical costing) in the sandbox of
+ * sandbox.c: as the role whose example it is, with the search_path it
+ * was captured with, in a subtransaction that is rolled back.  False (the
+ * error at DEBUG1) when it failed or the role is gone.
  */
 static bool
-run_guarded(Oid userid, guarded_fn fn, void *arg)
+run_guarded(Stmt *s, ObsSandboxFn fn, void *arg)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	Oid			save_userid;
-	int			save_sec;
-	volatile bool ok = true;
-
-	if (!OidIsValid(userid) ||
-		!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(userid)))
-		return false;
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		SetUserIdAndSecContext(userid, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-		fn(arg);
-		SetUserIdAndSecContext(save_userid, save_sec);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		SetUserIdAndSecContext(save_userid, save_sec);
-		ereport(DEBUG1,
-				(errmsg_internal("observa advisor: step skipped: %s", edata->message)));
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
-	return ok;
+	return obs_sandbox_run(s->q.userid, s->search_path, fn, arg);
 }
 
 /* the guard, for the other files of a run */
 bool
-adv_guarded(Oid userid, adv_guarded_fn fn, void *arg)
+adv_guarded(Stmt *s, adv_guarded_fn fn, void *arg)
 {
-	return run_guarded(userid, fn, arg);
+	return run_guarded(s, fn, arg);
 }
 
 /*
  * Parse the example, build its ends, plan each without hypotheses (the
  * baseline cost) and take the statement's candidates from each plan.
- * The plans are made and dropped in a context of their own: a run makes
- * thousands.
+ * The plans are made and dropped in adv_plan_cxt: a run makes thousands.
  */
 static void
 prepare_stmt(void *arg)
@@ -153,26 +121,23 @@ prepare_stmt(void *arg)
 	PrepareArg *pa = (PrepareArg *) arg;
 	Stmt	   *s = pa->s;
 	MemoryContext outer = CurrentMemoryContext;
-	MemoryContext cxt;
 
 	s->ok = false;
 	if (!adv_example_prepare(s->q.example, s->q.example_len, &s->ex))
 		return;
 	adv_build_ends(pa->ctx, s);
-	cxt = AllocSetContextCreate(outer, "observa advisor plans", ALLOCSET_DEFAULT_SIZES);
 	for (int e = 0; e < s->nends; e++)
 	{
 		PlannedStmt *p;
 
-		MemoryContextSwitchTo(cxt);
+		MemoryContextSwitchTo(adv_plan_cxt);
 		p = adv_example_plan(&s->ends[e].ex, NIL);
 		MemoryContextSwitchTo(outer);
 		s->ends[e].base_cost = p->planTree->total_cost;
 		s->ends[e].cur_cost = s->ends[e].base_cost;
 		adv_plan_candidates(pa->ctx, pa->si, p, p->planTree);
-		MemoryContextReset(cxt);
+		MemoryContextReset(adv_plan_cxt);
 	}
-	MemoryContextDelete(cxt);
 	s->ok = true;
 }
 
@@ -576,7 +541,7 @@ prepare_candidates(Ctx *ctx)
 		}
 		c->tenant_leading = (t->tenant_att != InvalidAttrNumber &&
 							 c->attnums[0] == t->tenant_att);
-		adv_size_candidate(ctx, c, ctx->stmts[linitial_int(c->query_idx)].q.userid);
+		adv_size_candidate(ctx, c, &ctx->stmts[linitial_int(c->query_idx)]);
 		adv_number_candidate(ctx, c);
 	}
 }
@@ -589,6 +554,14 @@ run_recommend(Ctx *ctx, Oid nspid)
 
 	adv_lock_attach();
 	adv_forget_opclasses();
+	/*
+	 * Plans are made, inspected and dropped here, one at a time.  Its first
+	 * block survives each reset, so planning does not map and unmap memory
+	 * for every plan.
+	 */
+	adv_plan_cxt = AllocSetContextCreate(CurrentMemoryContext, "observa advisor plans",
+										 1024 * 1024, 1024 * 1024,
+										 ALLOCSET_DEFAULT_MAXSIZE);
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->nspid = nspid;
 	snapshot(ctx);
@@ -604,7 +577,10 @@ run_recommend(Ctx *ctx, Oid nspid)
 		if (s->q.example_len > 0 && s->q.nscans > 0 &&
 			(s->q.operation == OBS_OP_SELECT || s->q.operation == OBS_OP_UPDATE ||
 			 s->q.operation == OBS_OP_DELETE))
-			(void) run_guarded(s->q.userid, prepare_stmt, &pa);
+		{
+			s->search_path = adv_example_search_path(s->q.example, s->q.example_len);
+			(void) run_guarded(s, prepare_stmt, &pa);
+		}
 	}
 	adv_merge_prefixes(ctx);
 	prepare_candidates(ctx);
@@ -617,8 +593,10 @@ run_recommend(Ctx *ctx, Oid nspid)
 			(errmsg_internal("observa advisor: %d plans in all", (int) (adv_plans_made - plans))));
 }
 
+/* result columns of recommend_indexes(): 1.0, and 1.1 (+ replaces, write
+ * overhead, update overhead) */
 #define RECOMMEND_COLS_1_0	13
-#define RECOMMEND_COLS_1_1	15
+#define RECOMMEND_COLS_1_1	16
 
 typedef struct OutRow
 {
@@ -633,15 +611,19 @@ outrow_cmp(const void *a, const void *b)
 	return strcmp(((const OutRow *) a)->sortkey, ((const OutRow *) b)->sortkey);
 }
 
-static void
-check_columns(ReturnSetInfo *rsinfo, int expected)
+/* regclass[] of the existing indexes a recommended index replaces */
+static Datum
+replaces_array(AdvCandidate *c)
 {
-	if (rsinfo->setDesc->natts != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa function returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, expected),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
+	List	   *oids = adv_replaced_indexes(c);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, oids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, REGCLASSOID, sizeof(Oid),
+										   true, TYPALIGN_INT));
 }
 
 /* one output row for a chosen index */
@@ -681,19 +663,21 @@ fill_row(Ctx *ctx, Choice *ch, OutRow *row)
 	row->values[10] = PointerGetDatum(construct_array(qids, nq, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	row->values[11] = Int64GetDatum((int64) rint(ch->calls));
 	row->values[12] = CStringGetTextDatum(reason_text(ctx, ch));
+	row->values[13] = replaces_array(c);
 	adv_write_overhead(ctx, t, list_make1(c), &wo, &up, &ib, &tb);
-	row->values[13] = Float8GetDatum(rint(wo * 1000.0) / 1000.0);
-	row->nulls[13] = (wo < 0);
-	row->values[14] = Float8GetDatum(rint(up * 10.0) / 10.0);
-	row->nulls[14] = (up < 0);
+	row->values[14] = Float8GetDatum(rint(wo * 1000.0) / 1000.0);
+	row->nulls[14] = (wo < 0);
+	row->values[15] = Float8GetDatum(rint(up * 10.0) / 10.0);
+	row->nulls[15] = (up < 0);
 	row->sortkey = psprintf("%s.%s %s", get_namespace_name(get_rel_namespace(c->relid)),
 							get_rel_name(c->relid), def);
 }
 
 /*
- * observa.recommend_indexes(): one row per recommended index.  The 1.0
- * entry point serves 1.0's 13 columns; 1.1 adds write_overhead and
- * update_overhead_pct.
+ * observa.recommend_indexes(): one row per recommended index.  One body
+ * for both API versions: ncols is the result's column count of the SQL
+ * declaration it serves (1.0: 13; 1.1 adds replaces, write_overhead and
+ * update_overhead_pct).
  */
 static Datum
 recommend_internal(FunctionCallInfo fcinfo, int ncols)
@@ -705,8 +689,7 @@ recommend_internal(FunctionCallInfo fcinfo, int ncols)
 	int			nrows = 0;
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-	check_columns(rsinfo, ncols);
+	obs_init_srf(fcinfo, ncols);
 	run_recommend(&ctx, get_func_namespace(fcinfo->flinfo->fn_oid));
 
 	rows = palloc0(sizeof(OutRow) * Max(list_length(ctx.chosen), 1));
@@ -789,8 +772,7 @@ observa_recommend_indexes_overhead_1_1(PG_FUNCTION_ARGS)
 	bool		all_up_known = true;
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-	check_columns(rsinfo, OVERHEAD_COLS);
+	obs_init_srf(fcinfo, OVERHEAD_COLS);
 	run_recommend(&ctx, get_func_namespace(fcinfo->flinfo->fn_oid));
 
 	for (int i = 0; i < ctx.ntables; i++)

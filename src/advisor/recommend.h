@@ -70,6 +70,7 @@ typedef struct StmtRefs
 typedef struct Stmt
 {
 	AdvQuery	q;				/* copy of the shared entry */
+	char	   *search_path;	/* captured with the example, or NULL */
 	AdvExample	ex;				/* the example as captured */
 	bool		ok;				/* example parsed and planned */
 	int			nends;
@@ -142,8 +143,9 @@ typedef struct Choice
 } Choice;
 
 /* recommend.c */
+extern MemoryContext adv_plan_cxt;
 typedef void (*adv_guarded_fn) (void *arg);
-extern bool adv_guarded(Oid userid, adv_guarded_fn fn, void *arg);
+extern bool adv_guarded(Stmt *s, adv_guarded_fn fn, void *arg);
 extern TableInfo *adv_table(Ctx *ctx, Oid relid);
 extern void adv_number_candidate(Ctx *ctx, AdvCandidate *c);
 
@@ -171,8 +173,8 @@ extern bool adv_low_card(TableInfo *t, AttrNumber att);
 extern bool adv_key_order_ok(Ctx *ctx, AdvCandidate *c, List *stmt_idx);
 extern bool adv_relevant(Stmt *s, AdvCandidate *c);
 extern AdvCandidate *adv_merge_keys(AdvCandidate *a, AdvCandidate *b);
-extern double adv_partial_rows(Ctx *ctx, AdvCandidate *c, Oid userid);
-extern void adv_size_candidate(Ctx *ctx, AdvCandidate *c, Oid userid);
+extern double adv_partial_rows(Ctx *ctx, AdvCandidate *c, Stmt *s);
+extern void adv_size_candidate(Ctx *ctx, AdvCandidate *c, Stmt *s);
 
 /* select.c */
 extern void adv_choose(Ctx *ctx);

@@ -76,7 +76,7 @@ try_ends(Stmt *s, List *hypos, Oid must_use, int first, int last)
 	a.must_use = must_use;
 	a.first = first;
 	a.last = Min(last, s->nends - 1);
-	return adv_guarded(s->q.userid, ends_fn, &a);
+	return adv_guarded(s, ends_fn, &a);
 }
 
 /* plan s at all its ends with hypos */
@@ -515,7 +515,7 @@ best_merge(Ctx *ctx, Oid relid, Merge *out)
 			served = served_by(ctx, a, b);
 			if (served == NIL || !adv_key_order_ok(ctx, m, served))
 				continue;
-			adv_size_candidate(ctx, m, ctx->stmts[linitial_int(served)].q.userid);
+			adv_size_candidate(ctx, m, &ctx->stmts[linitial_int(served)]);
 			saving = (a->c->pages + b->c->pages - m->pages) * BLCKSZ;
 			if (saving <= out->saving)
 				continue;
@@ -593,17 +593,14 @@ account_fn(void *arg)
 	AccountArg *a = (AccountArg *) arg;
 	Stmt	   *s = a->s;
 
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
-											  "observa advisor plans",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-
 	a->cost = 0;
 	for (int e = 0; e < s->nends; e++)
 	{
+		MemoryContext old = MemoryContextSwitchTo(adv_plan_cxt);
 		PlannedStmt *p = adv_example_plan(&s->ends[e].ex, a->hypos);
 		ListCell   *lc;
 
+		MemoryContextSwitchTo(old);
 		a->cost += p->planTree->total_cost / s->nends;
 		foreach(lc, a->ctx->chosen)
 		{
@@ -613,10 +610,8 @@ account_fn(void *arg)
 				adv_plan_uses(p, ch->c->fakeoid))
 				a->used[foreach_current_index(lc)] = true;
 		}
-		MemoryContextReset(cxt);
+		MemoryContextReset(adv_plan_cxt);
 	}
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
 }
 
 /*
@@ -658,7 +653,7 @@ account(Ctx *ctx)
 		a.s = s;
 		a.hypos = hypos;
 		a.used = palloc0(sizeof(bool) * Max(n, 1));
-		if (!adv_guarded(s->q.userid, account_fn, &a))
+		if (!adv_guarded(s, account_fn, &a))
 			continue;
 		for (int e = 0; e < s->nends; e++)
 			before += s->ends[e].base_cost / s->nends;
