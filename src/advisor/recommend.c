@@ -643,6 +643,9 @@ fill_row(Ctx *ctx, Choice *ch, OutRow *row)
 				ib,
 				tb;
 
+	/* merged candidates are new: judge every one here */
+	c->tenant_leading = (t && t->tenant_att != InvalidAttrNumber &&
+						 c->attnums[0] == t->tenant_att);
 	qids = palloc(sizeof(Datum) * Max(list_length(ch->stmt_idx), 1));
 	foreach(li, ch->stmt_idx)
 		qids[nq++] = Int64GetDatum((int64) ctx->stmts[lfirst_int(li)].q.queryid);

@@ -8,9 +8,9 @@
  *    with the indexes chosen so far plus the candidate.  It helps a
  *    statement at an end when the plan uses it and the cost drops by at
  *    least observa.advisor_min_improvement percent.  It is credited with
- *    the statement only when it helps at every end where some candidate
- *    helps (first round): good for small tenants and bad for the
- *    heaviest, or the reverse, is not good enough.  Benefit: estimated
+ *    the statement only when it helps at every end where some remaining
+ *    candidate helps: good for small tenants and bad for the heaviest, or
+ *    the reverse, is not good enough.  Benefit: estimated
  *    executions x mean cost drop over the ends; the write cost
  *    (writes.c) is subtracted; the best benefit per byte of index wins
  *    the round.  Ties go to the earlier candidate: candidates come in the
@@ -289,6 +289,41 @@ retrial(Ctx *ctx, AdvCandidate *c, List *trials, Bitmapset *changed)
 	}
 }
 
+/*
+ * After a choice: which ends of the statements whose cost changed can a
+ * remaining candidate still help?  (An end the chosen set already serves
+ * as well as any candidate could no longer holds a candidate back.)
+ */
+static void
+refresh_helpable(Ctx *ctx, List **trials, Bitmapset *changed)
+{
+	ListCell   *lc;
+	int			i = -1;
+
+	while ((i = bms_next_member(changed, i)) >= 0)
+		for (int e = 0; e < ctx->stmts[i].nends; e++)
+			ctx->stmts[i].ends[e].helpable = false;
+	foreach(lc, ctx->cands)
+	{
+		AdvCandidate *c = lfirst(lc);
+		ListCell   *lt;
+
+		if (c->chosen || c->dropped)
+			continue;
+		foreach(lt, trials[foreach_current_index(lc)])
+		{
+			Trial	   *tr = lfirst(lt);
+			Stmt	   *s = &ctx->stmts[tr->si];
+
+			if (!bms_is_member(tr->si, changed))
+				continue;
+			for (int e = 0; e < s->nends; e++)
+				if (tr->planned[e] && helps_at(s, e, tr->cost[e], tr->used[e]))
+					s->ends[e].helpable = true;
+		}
+	}
+}
+
 /* benefit of c from its trials; fills ch (statements, costs) when given */
 static double
 benefit_of(Ctx *ctx, List *trials, Choice *ch)
@@ -395,6 +430,19 @@ greedy(Ctx *ctx)
 		int			best_k = -1;
 		double		best_score = 0;
 
+		/* only tables sharing a statement with the last choice changed */
+		if (round > 0)
+		{
+			foreach(lc, ctx->cands)
+			{
+				AdvCandidate *c = lfirst(lc);
+
+				if (!c->chosen && !c->dropped &&
+					shares_statement(ctx, c->relid, last_relid))
+					retrial(ctx, c, trials[foreach_current_index(lc)], changed);
+			}
+			refresh_helpable(ctx, trials, changed);
+		}
 		foreach(lc, ctx->cands)
 		{
 			AdvCandidate *c = lfirst(lc);
@@ -404,11 +452,8 @@ greedy(Ctx *ctx)
 
 			if (c->chosen || c->dropped)
 				continue;
-			/* only tables sharing a statement with the last choice changed */
 			if (round == 0 || shares_statement(ctx, c->relid, last_relid))
 			{
-				if (round > 0)
-					retrial(ctx, c, trials[k], changed);
 				c->benefit = benefit_of(ctx, trials[k], NULL);
 				c->penalty = adv_write_penalty(ctx, c);
 			}
@@ -578,6 +623,31 @@ drop_redundant(Ctx *ctx)
 	}
 }
 
+/*
+ * Is c a fit index for s as the key-order rule has it: led by the table's
+ * tenant key, or s does not refer to that key?  (An index on a table's
+ * time column alone may serve the heaviest tenant's statement, but it is
+ * recommended for the statements that do not filter by tenant.)
+ */
+static bool
+leads_for(Ctx *ctx, AdvCandidate *c, Stmt *s)
+{
+	TableInfo  *t = adv_table(ctx, c->relid);
+	ListCell   *lc;
+
+	if (t == NULL || t->tenant_att == InvalidAttrNumber ||
+		c->attnums[0] == t->tenant_att)
+		return true;
+	foreach(lc, s->refs)
+	{
+		StmtRefs   *r = lfirst(lc);
+
+		if (r->relid == c->relid && bms_is_member(t->tenant_att, r->cols))
+			return false;
+	}
+	return true;
+}
+
 typedef struct AccountArg
 {
 	Ctx		   *ctx;
@@ -661,7 +731,7 @@ account(Ctx *ctx)
 		{
 			Choice	   *ch = lfirst(lc);
 
-			if (!a.used[foreach_current_index(lc)])
+			if (!a.used[foreach_current_index(lc)] || !leads_for(ctx, ch->c, s))
 				continue;
 			ch->stmt_idx = lappend_int(ch->stmt_idx, i);
 			ch->cost_before += before;
