@@ -636,8 +636,8 @@ leads_for(Ctx *ctx, AdvCandidate *c, Stmt *s)
 	ListCell   *lc;
 
 	if (t == NULL || t->tenant_att == InvalidAttrNumber ||
-		c->attnums[0] == t->tenant_att)
-		return true;
+		c->attnums[0] == t->tenant_att || c->amoid != BTREE_AM_OID)
+		return true;			/* GIN leads with it only through btree_gin */
 	foreach(lc, s->refs)
 	{
 		StmtRefs   *r = lfirst(lc);
