@@ -22,8 +22,12 @@
  *
  * Nesting: nesting_level counts executor and utility levels as
  * pg_stat_statements does; observa.track decides which levels are timed.
- * EXECUTE, PREPARE and DEALLOCATE are not themselves timed (the executed
- * statement is), and do not add a level.
+ * EXECUTE and PREPARE are not themselves timed (the executed statement is),
+ * and do not add a level.  DEALLOCATE is timed, as in pg_stat_statements 16.
+ *
+ * Utility statements that differ only in a name or a constant (SAVEPOINT,
+ * FETCH, SET, ...) are recorded under observa's own query id
+ * (utility_id.h); the PlannedStmt's queryId is left alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +44,7 @@
 
 #include "observa.h"
 #include "relations.h"
+#include "utility_id.h"
 
 typedef enum ObsTrackLevel
 {
@@ -100,7 +105,7 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 /* utility statements timed as such (the executed statement is timed instead) */
 #define OBS_TIMED_UTILITY(n) \
-	(!IsA(n, ExecuteStmt) && !IsA(n, PrepareStmt) && !IsA(n, DeallocateStmt))
+	(!IsA(n, ExecuteStmt) && !IsA(n, PrepareStmt))
 
 void
 obs_hooks_init(void)
@@ -433,6 +438,9 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	sample.stmt_location = pstmt->stmt_location;
 	sample.stmt_len = pstmt->stmt_len;
 	sample.params = params;
+	sample.queryid = obs_utility_queryid(parsetree, queryString,
+										 pstmt->stmt_location, pstmt->stmt_len,
+										 pstmt->queryId);
 
 	INSTR_TIME_SET_CURRENT(start);
 	nesting_level++;
