@@ -35,6 +35,10 @@
  * SQLSTATE (cancels and timeouts included), then re-throws.  Each
  * statement is recorded at most once.
  *
+ * Sandbox: while sandbox.c runs another role's code (obs_sandbox_depth >
+ * 0), the utility hook refuses every utility statement; one backend-local
+ * integer test per utility statement.
+ *
  * Nesting: nesting_level counts executor and utility levels as
  * pg_stat_statements does; observa.track decides which levels are timed.
  * EXECUTE and PREPARE are not themselves timed (the executed statement is),
@@ -59,6 +63,7 @@
 
 #include "observa.h"
 #include "relations.h"
+#include "sandbox.h"
 #include "utility_id.h"
 
 typedef enum ObsTrackLevel
@@ -474,6 +479,10 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	ObsSample	sample;
 	instr_time	start;
+
+	/* re-planning another role's statement runs no utility statement */
+	if (unlikely(obs_sandbox_depth > 0))
+		obs_sandbox_refuse_utility(parsetree);
 
 	if (!obs_track_utility || !obs_enabled(nesting_level) ||
 		!OBS_TIMED_UTILITY(parsetree))
