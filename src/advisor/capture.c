@@ -151,10 +151,9 @@ adv_sample_weight(Oid dbid, uint64 queryid, TimestampTz now)
 	double		weight;
 
 	slot = &shape_slots[(queryid ^ (queryid >> 32) ^ dbid) % ADV_SHAPE_SLOTS];
-	if (slot->queryid != queryid || slot->dbid != dbid ||
-		slot->last_sampled < adv_shared->reset_at)
+	if (slot->queryid != queryid || slot->dbid != dbid)
 	{
-		/* a shape new to this backend (or since a reset): the rate decides */
+		/* a shape new to this backend: the rate alone decides */
 		if (adv_sample_rate < 1.0 &&
 			pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
 			return 0;
@@ -165,11 +164,14 @@ adv_sample_weight(Oid dbid, uint64 queryid, TimestampTz now)
 		return 1.0 / adv_sample_rate;
 	}
 	slot->pending++;
-	if (now - slot->last_sampled < (int64) adv_sample_interval * 1000 ||
-		(adv_sample_rate < 1.0 &&
-		 pg_prng_double(&pg_global_prng_state) >= adv_sample_rate))
+	if (now - slot->last_sampled < (int64) adv_sample_interval * 1000)
 		return 0;
-	weight = (double) slot->pending;
+	if (adv_sample_rate < 1.0 &&
+		pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
+		return 0;
+	/* executions counted before a reset do not count after it */
+	weight = (slot->last_sampled < adv_shared->reset_at) ?
+		1.0 / adv_sample_rate : (double) slot->pending;
 	slot->pending = 0;
 	slot->last_sampled = now;
 	return weight;
