@@ -40,7 +40,7 @@ obs_advisor_init(void)
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("observa.advisor_sample_interval",
 							"Least time between two captures of one statement in one backend.",
-							"0 lets observa.advisor_sample_rate alone decide.",
+							"0, or observa.advisor_sample_rate = 1, lets the rate alone decide.",
 							&adv_sample_interval,
 							1000, 0, 3600 * 1000,
 							PGC_SUSET, GUC_UNIT_MS,

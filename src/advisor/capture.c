@@ -10,7 +10,7 @@
  * statement, in backend-local memory only (adv_sample_weight): with
  * probability observa.advisor_sample_rate, and at most once per statement
  * shape (database, queryid) and backend every
- * observa.advisor_sample_interval.  Only sampled statements are asked for
+ * observa.advisor_sample_interval (rate 1 captures every execution).  Only sampled statements are asked for
  * INSTRUMENT_ROWS and reach the shared array, so a steady workload of hot
  * statements takes the advisor's lock about once per shape, backend and
  * interval instead of on a tenth of all statements.  At record time a
@@ -97,6 +97,8 @@ typedef struct AdvCapture
 	int			nscans;
 	AdvScan		scans[ADV_MAX_SCANS];
 	PlannedStmt *pstmt;
+	uint64		plan_fp;		/* plan-shape fingerprint (plan_shape.c) */
+	TimestampTz started;		/* the statement's start */
 } AdvCapture;
 
 Size
@@ -164,10 +166,10 @@ adv_sample_weight(Oid dbid, uint64 queryid, TimestampTz now)
 		return 1.0 / adv_sample_rate;
 	}
 	slot->pending++;
-	if (now - slot->last_sampled < (int64) adv_sample_interval * 1000)
-		return 0;
+	/* rate 1 captures every execution: the interval does not apply */
 	if (adv_sample_rate < 1.0 &&
-		pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
+		(now - slot->last_sampled < (int64) adv_sample_interval * 1000 ||
+		 pg_prng_double(&pg_global_prng_state) >= adv_sample_rate))
 		return 0;
 	/* executions counted before a reset do not count after it */
 	weight = (slot->last_sampled < adv_shared->reset_at) ?
@@ -672,6 +674,7 @@ fold_counts(AdvQuery *q, const AdvCapture *cap, const ObsSample *sample,
 		sample->operation == OBS_OP_DELETE || sample->operation == OBS_OP_MERGE)
 		q->dml_rows += weight * (double) sample->rows;
 	q->last_used = adv_shared->clock;
+	adv_plan_shape_note(q, cap->plan_fp, cap->started);
 	for (int s = 0; s < cap->nscans; s++)
 	{
 		const AdvScan *cs = &cap->scans[s];
@@ -764,6 +767,8 @@ adv_capture_record(const ObsSample *sample)
 	(void) capture_walker(sample->query_desc->planstate, &cap);
 	if (cap.nscans == 0 && !OidIsValid(sample->target_relid))
 		return;
+	cap.plan_fp = adv_plan_fingerprint(sample->pstmt);
+	cap.started = GetCurrentStatementStartTimestamp();
 	weight = sampled_weight;
 
 	/* common case: the entry exists and keeps its example */
@@ -831,6 +836,7 @@ adv_capture_record(const ObsSample *sample)
 		}
 		q->example_len = 0;
 		q->example_ms = 0;
+		memset(q->shapes, 0, sizeof(q->shapes));
 		fold_counts(q, &cap, sample, weight);
 		SpinLockRelease(&q->mutex);
 

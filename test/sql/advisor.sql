@@ -8,7 +8,6 @@ CREATE EXTENSION IF NOT EXISTS observa;
 RESET client_min_messages;
 \i test/fixtures/tenants.sql
 SET observa.advisor_sample_rate = 1.0;
-SET observa.advisor_sample_interval = 0;
 SELECT observa.reset_advisor();
 
 -- an empty workload recommends nothing, without error
@@ -177,5 +176,4 @@ REVOKE ALL ON FUNCTION observa.create_index(text) FROM regress_adv_other;
 DROP ROLE regress_adv_other;
 DROP SCHEMA app CASCADE;
 RESET observa.advisor_sample_rate;
-RESET observa.advisor_sample_interval;
 DROP EXTENSION observa;

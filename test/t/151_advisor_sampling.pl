@@ -4,7 +4,9 @@
 # the executions since the previous one, so the advisor's calls stay exact
 # while its shared lock is taken about once a second instead of on every
 # sampled statement.  Samples are counted through rows_removed: every
-# captured execution of the statement scans 100 rows and keeps one.
+# captured execution of the statement scans 100 rows and keeps one.  The
+# rate is just below 1 (a rate of 1 captures every execution, whatever the
+# interval), so that random draws practically never skip a capture.
 use strict;
 use warnings;
 use lib 'test/t/lib';
@@ -13,7 +15,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 
-my $node = observa_node('advisor_sampling', "observa.advisor_sample_rate = 1\n");
+my $node = observa_node('advisor_sampling', "observa.advisor_sample_rate = 0.999999\n");
 $node->safe_psql('postgres', q{
 	CREATE TABLE adv_s (id int PRIMARY KEY, v int);
 	INSERT INTO adv_s SELECT g, g FROM generate_series(1, 100) g;
@@ -49,7 +51,12 @@ cmp_ok($samples, '>=', 2, 'the first execution and the one after the pause are c
 
 ($calls, $samples) = run_workload(50, '0');
 is($calls, 51, 'interval 0: 51 calls');
-is($samples, 51, 'interval 0: every execution is captured at rate 1');
+is($samples, 51, 'interval 0: the rate alone decides');
+
+# a rate of 1 captures every execution whatever the interval
+$node->safe_psql('postgres', 'ALTER SYSTEM SET observa.advisor_sample_rate = 1; SELECT pg_reload_conf()');
+($calls, $samples) = run_workload(20, '1h');
+is("$calls $samples", '21 21', 'rate 1: every execution is captured');
 
 # each backend decides for itself: two sessions each capture the shape
 my $two = $node->safe_psql('postgres', q{

@@ -17,7 +17,6 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'observa'
 compute_query_id = on
 observa.advisor_sample_rate = 1.0
-observa.advisor_sample_interval = 0
 max_worker_processes = 12
 });
 $node->start;
