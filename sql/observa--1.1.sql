@@ -1869,7 +1869,30 @@ DECLARE
     rows_svg text := '';
     legend text := '';
 BEGIN
-    out := '<h3>Operations on tables, by total time</h3><div class="grid">';
+    -- per operation: the tables' buckets summed (a statement that touches
+    -- several tables counts once per table, as in table_stats)
+    out := '<h3>Operations, by total time</h3><div class="grid">';
+    FOR r IN
+        SELECT o.operation, o.calls, o.total_ms, b.le, b.cum
+          FROM (SELECT t.operation, sum(t.calls) AS calls, sum(t.total_time_ms) AS total_ms
+                  FROM @extschema@.table_stats t GROUP BY t.operation
+                 ORDER BY 3 DESC NULLS LAST, 1 LIMIT 4) o
+          JOIN LATERAL (SELECT array_agg(y.le ORDER BY y.le) AS le, array_agg(y.n ORDER BY y.le) AS cum
+                          FROM (SELECT x.le_ms AS le, sum(x.count)::bigint AS n
+                                  FROM @extschema@.table_latency_buckets(bounds) x
+                                 WHERE x.operation = o.operation GROUP BY x.le_ms) y) b ON true
+         ORDER BY o.total_ms DESC NULLS LAST, o.operation
+    LOOP
+        out := out || format('<figure class="dist"><figcaption><b>%s</b> <span class="dim">%s calls on tables · %s ms total</span></figcaption>%s</figure>',
+            @extschema@.html_escape(r.operation), r.calls, round(r.total_ms::numeric, 1),
+            @extschema@.html_histogram(r.le, r.cum, '{}'));
+    END LOOP;
+    IF out ~ '<div class="grid">$' THEN
+        out := out || '<p class="none">No statement on a table recorded yet.</p>';
+    END IF;
+    out := out || '</div><p class="dim legend">Summed over tables: a statement on several tables counts once for each.</p>';
+
+    out := out || '<h3>Operations on tables, by total time</h3><div class="grid">';
     FOR r IN
         SELECT t.*, b.le, b.cum
           FROM (SELECT * FROM @extschema@.table_stats ORDER BY total_time_ms DESC NULLS LAST,
@@ -1887,7 +1910,7 @@ BEGIN
             @extschema@.html_histogram(r.le, r.cum,
                 jsonb_build_object('p50', r.p50_ms, 'p95', r.p95_ms, 'p99', r.p99_ms)));
     END LOOP;
-    IF out = '<h3>Operations on tables, by total time</h3><div class="grid">' THEN
+    IF out ~ '<h3>Operations on tables, by total time</h3><div class="grid">$' THEN
         out := out || '<p class="none">No statement on a table recorded yet.</p>';
     END IF;
     out := out || '</div>';
