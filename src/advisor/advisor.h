@@ -10,6 +10,7 @@
  *					re-planning of captured examples
  *	  recommend.c	candidates, costing, selection, recommend_indexes()
  *	  create.c		safe creation through a background worker
+ *	  trust.c		which functions and operators an index may hold
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +19,7 @@
 
 #include "postgres.h"
 
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
 #include "nodes/primnodes.h"
@@ -124,6 +126,7 @@ typedef struct AdvCreateSlot
 	int			pid;
 	bool		ok;
 	bool		drop_first;		/* an invalid index of that name exists */
+	bool		standard_conforming_strings;	/* the caller's, for parsing sql */
 	bool		dropped_invalid;
 	TimestampTz queued_at;
 	TimestampTz finished_at;
@@ -246,6 +249,10 @@ extern char *adv_example_search_path(const char *buf, int len);
 extern bool adv_example_prepare(const char *buf, int len, AdvExample *ex);
 extern PlannedStmt *adv_example_plan(AdvExample *ex, List *hypos);
 extern bool adv_plan_uses(PlannedStmt *pstmt, Oid indexoid);
+
+/* trust.c */
+extern char *adv_untrusted_reason(Node *expr, Oid relid);
+extern char *adv_index_untrusted(IndexStmt *stmt, Oid relid);
 
 /* create.c */
 extern PGDLLEXPORT void observa_advisor_worker_main(Datum arg);
