@@ -19,6 +19,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
@@ -78,6 +79,17 @@ typedef struct AdvScan
 	double		rows_out;
 } AdvScan;
 
+/* one plan-shape fingerprint of a statement (plan_shape.c) */
+#define ADV_PLAN_SHAPES 4
+
+typedef struct AdvPlanShape
+{
+	uint64		fp;				/* 0: free slot */
+	TimestampTz first_seen;		/* statement start of the first sample */
+	TimestampTz last_seen;		/* ... of the last one */
+	int64		samples;
+} AdvPlanShape;
+
 /*
  * One captured statement (queryid) of one database.  Entries live in a
  * fixed array; see capture.c for the locking protocol.
@@ -100,6 +112,7 @@ typedef struct AdvQuery
 	uint64		updated_cols;	/* attnums 1..64 an UPDATE sets */
 	int16		nscans;
 	AdvScan		scans[ADV_MAX_SCANS];
+	AdvPlanShape shapes[ADV_PLAN_SHAPES];	/* under mutex, plan_shape.c */
 	/* example: replaced under the exclusive lock */
 	double		example_ms;
 	int			example_len;	/* 0: none */
@@ -249,6 +262,13 @@ extern char *adv_example_search_path(const char *buf, int len);
 extern bool adv_example_prepare(const char *buf, int len, AdvExample *ex);
 extern PlannedStmt *adv_example_plan(AdvExample *ex, List *hypos);
 extern bool adv_plan_uses(PlannedStmt *pstmt, Oid indexoid);
+
+/* plan_shape.c */
+extern uint64 adv_plan_fingerprint(PlannedStmt *pstmt);
+extern void adv_plan_shape_note(AdvQuery *q, uint64 fp, TimestampTz ts);
+
+/* replaces.c */
+extern List *adv_replaced_indexes(AdvCandidate *c);
 
 /* trust.c */
 extern char *adv_untrusted_reason(Node *expr, Oid relid);
