@@ -23,6 +23,7 @@
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 
 #include "observa.h"
 
@@ -123,6 +124,46 @@ obs_require_preload(void)
 				 errhint("Add observa to shared_preload_libraries in postgresql.conf and restart the server.")));
 }
 
+/*
+ * The column-count check shared by every column-returning entry point: the
+ * SQL declaration calling a C symbol must have the shape that symbol
+ * produces, or the rows would be misread.
+ */
+static void
+check_columns(FunctionCallInfo fcinfo, TupleDesc tupdesc, int expected_cols)
+{
+	char	   *fname;
+
+	if (tupdesc->natts == expected_cols)
+		return;
+	fname = fcinfo->flinfo ? get_func_name(fcinfo->flinfo->fn_oid) : NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("observa function %s() is declared with %d result columns, but the library's entry point returns %d",
+					fname ? fname : "?", tupdesc->natts, expected_cols),
+			 errhint("Run ALTER EXTENSION observa UPDATE, or install the observa library of the extension's version.")));
+}
+
+void
+obs_check_result_columns(FunctionCallInfo fcinfo, int expected_cols)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	check_columns(fcinfo, tupdesc, expected_cols);
+}
+
+ReturnSetInfo *
+obs_init_srf(FunctionCallInfo fcinfo, int expected_cols)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	check_columns(fcinfo, rsinfo->setDesc, expected_cols);
+	return rsinfo;
+}
+
 void
 obs_info_add(ObsInfoSink *sink, const char *section, const char *name,
 			 const char *value, const char *description)
@@ -154,19 +195,21 @@ obs_info_add_int(ObsInfoSink *sink, const char *section, const char *name,
 }
 
 /*
- * observa.info(): key/value rows describing every room's state.
+ * observa.info(): key/value rows describing every room's state.  The 1.0
+ * and 1.1 SQL share one shape (observa_info serves 1.0's script).
  */
-PG_FUNCTION_INFO_V1(observa_info);
+#define INFO_COLS 4
 
-Datum
-observa_info(PG_FUNCTION_ARGS)
+static Datum
+info_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo;
 	ObsInfoSink sink;
 
+	(void) api;					/* the shape is the same in 1.0 and 1.1 */
 	obs_require_preload();
 
-	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = obs_init_srf(fcinfo, INFO_COLS);
 	sink.tupstore = rsinfo->setResult;
 	sink.tupdesc = rsinfo->setDesc;
 
@@ -184,6 +227,21 @@ observa_info(PG_FUNCTION_ARGS)
 	obs_tenant_stats_info(&sink);
 
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(observa_info);
+PG_FUNCTION_INFO_V1(observa_info_1_1);
+
+Datum
+observa_info(PG_FUNCTION_ARGS)
+{
+	return info_internal(fcinfo, OBS_API_1_0);
+}
+
+Datum
+observa_info_1_1(PG_FUNCTION_ARGS)
+{
+	return info_internal(fcinfo, OBS_API_1_1);
 }
 
 /*

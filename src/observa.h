@@ -41,6 +41,33 @@ extern bool obs_shmem_ready;
 extern void obs_require_preload(void);
 
 /*
+ * Versions of the SQL API a C entry point can serve.  The library keeps
+ * serving the SQL of every older extension version until ALTER EXTENSION
+ * observa UPDATE runs: a column-returning function whose shape changed
+ * gets a new entry point observa_<name>_<major>_<minor>, the old symbol
+ * stays, and both call one body that is told the API version.
+ */
+typedef enum ObsApiVersion
+{
+	OBS_API_1_0,
+	OBS_API_1_1
+} ObsApiVersion;
+
+/*
+ * Start a materialized set-returning function (InitMaterializedSRF) and
+ * check that the calling SQL declaration returns expected_cols columns;
+ * raise a clear error naming the function otherwise.  Returns the
+ * ReturnSetInfo whose setResult/setDesc receive the rows.
+ */
+extern ReturnSetInfo *obs_init_srf(FunctionCallInfo fcinfo, int expected_cols);
+
+/*
+ * The same check for a function returning one row (a composite result):
+ * call it before doing any work.
+ */
+extern void obs_check_result_columns(FunctionCallInfo fcinfo, int expected_cols);
+
+/*
  * Rows of the observa.info view: section, name, value, description.
  * Subsystems call obs_info_add() from their obs_<room>_info().
  */

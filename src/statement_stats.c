@@ -172,17 +172,6 @@ statement_evicted(ObsStore *store, const void *key, const void *aux)
  * SQL functions
  * ---------------------------------------------------------------- */
 
-static void
-check_columns(ReturnSetInfo *rsinfo, int expected)
-{
-	if (rsinfo->setDesc->natts != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa function returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, expected),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
-}
-
 static const char *
 statement_operation_name(const StatementAux *aux)
 {
@@ -242,8 +231,7 @@ observa_statement_stats_1_0(PG_FUNCTION_ARGS)
 					 errhint("Call observa.statement_stats() for statistics since reset.")));
 		since_us = obs_store_interval_us(PG_GETARG_DATUM(0));
 	}
-	InitMaterializedSRF(fcinfo, 0);
-	check_columns(rsinfo, STATEMENT_STATS_COLS);
+	obs_init_srf(fcinfo, STATEMENT_STATS_COLS);
 
 	see_all = superuser() || has_privs_of_role(me, ROLE_PG_READ_ALL_STATS);
 	rows = obs_store_snapshot(stmt_store, since_us, qs, 3, NULL, 0, &nrows);
@@ -315,8 +303,7 @@ observa_statement_percentiles_1_0(PG_FUNCTION_ARGS)
 
 	obs_require_preload();
 	qs = obs_store_float8_arg(fcinfo, 0, "quantiles", true, &nq);
-	InitMaterializedSRF(fcinfo, 0);
-	check_columns(rsinfo, 8);
+	obs_init_srf(fcinfo, 8);
 
 	rows = obs_store_snapshot(stmt_store, -1, qs, nq, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)

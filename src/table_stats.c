@@ -175,17 +175,6 @@ table_name_columns(const TableKey *key, Datum *values, bool *nulls)
 	values[4] = CStringGetTextDatum(table_operation_name(key));
 }
 
-static void
-check_columns(ReturnSetInfo *rsinfo, int expected)
-{
-	if (rsinfo->setDesc->natts != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa function returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, expected),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
-}
-
 #define TABLE_STATS_COLS 17
 
 /*
@@ -215,9 +204,8 @@ observa_table_stats_1_0(PG_FUNCTION_ARGS)
 					 errhint("Call observa.table_stats() for statistics since reset.")));
 		since_us = obs_store_interval_us(PG_GETARG_DATUM(0));
 	}
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, TABLE_STATS_COLS);
 	cached_db = InvalidOid;
-	check_columns(rsinfo, TABLE_STATS_COLS);
 
 	rows = obs_store_snapshot(table_store, since_us, qs, 3, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)
@@ -264,9 +252,8 @@ observa_table_percentiles_1_0(PG_FUNCTION_ARGS)
 
 	obs_require_preload();
 	qs = obs_store_float8_arg(fcinfo, 0, "quantiles", true, &nq);
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, 7);
 	cached_db = InvalidOid;
-	check_columns(rsinfo, 7);
 
 	rows = obs_store_snapshot(table_store, -1, qs, nq, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)
@@ -341,9 +328,8 @@ observa_table_latency_buckets_1_0(PG_FUNCTION_ARGS)
 	bounds = palloc(sizeof(double) * (nb + 1));
 	memcpy(bounds, arg, sizeof(double) * nb);
 	nb = obs_prepare_bounds(bounds, nb);
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, 7);
 	cached_db = InvalidOid;
-	check_columns(rsinfo, 7);
 
 	rows = obs_store_snapshot(table_store, -1, NULL, 0, bounds, nb, &nrows);
 	for (i = 0; i < nrows; i++)

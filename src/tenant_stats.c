@@ -2511,13 +2511,7 @@ observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
 	obs_require_preload();
 	nwin = PG_NARGS() >= 1 ? windows_of_since(fcinfo) : 0;
 
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != TENANT_STATS_COLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa.tenant_stats returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, TENANT_STATS_COLS),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
+	obs_init_srf(fcinfo, TENANT_STATS_COLS);
 
 	/* this backend's own recent statements first */
 	flush_pending();
