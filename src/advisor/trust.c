@@ -57,6 +57,13 @@ set_reason(TrustCtx *ctx, const char *what, Oid owner)
 						   what, name ? quote_identifier(name) : "(dropped)");
 }
 
+typedef enum TrustObject
+{
+	TRUST_FUNCTION = 0,
+	TRUST_OPERATOR,
+	TRUST_DOMAIN
+} TrustObject;
+
 /* "schema.name(argtype, ...)": schema always, argument types as SQL writes them */
 static char *
 function_name(Form_pg_proc proc)
@@ -64,7 +71,7 @@ function_name(Form_pg_proc proc)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "%s(",
+	appendStringInfo(&buf, "function %s(",
 					 quote_qualified_identifier(get_namespace_name(proc->pronamespace),
 												NameStr(proc->proname)));
 	for (int i = 0; i < proc->pronargs; i++)
@@ -74,79 +81,53 @@ function_name(Form_pg_proc proc)
 	return buf.data;
 }
 
+static char *
+operator_name(Form_pg_operator op)
+{
+	return psprintf("operator %s.%s(%s, %s)",
+					quote_identifier(get_namespace_name(op->oprnamespace)),
+					NameStr(op->oprname),
+					OidIsValid(op->oprleft) ? format_type_be(op->oprleft) : "NONE",
+					OidIsValid(op->oprright) ? format_type_be(op->oprright) : "NONE");
+}
+
+/*
+ * Is the function, operator or domain 'oid' untrusted for an index on
+ * the table?  Sets ctx->reason when it is (or when it no longer exists).
+ */
+static bool
+object_untrusted(TrustCtx *ctx, TrustObject kind, Oid oid)
+{
+	static const int caches[] = {PROCOID, OPEROID, TYPEOID};
+	static const char *const kinds[] = {"function", "operator", "type"};
+	HeapTuple	tup = SearchSysCache1(caches[kind], ObjectIdGetDatum(oid));
+	Oid			owner;
+	bool		untrusted;
+
+	if (!HeapTupleIsValid(tup))
+	{
+		ctx->reason = psprintf("%s %u, which no longer exists", kinds[kind], oid);
+		return true;
+	}
+	owner = kind == TRUST_FUNCTION ? ((Form_pg_proc) GETSTRUCT(tup))->proowner :
+		kind == TRUST_OPERATOR ? ((Form_pg_operator) GETSTRUCT(tup))->oprowner :
+		((Form_pg_type) GETSTRUCT(tup))->typowner;
+	untrusted = !owner_trusted(ctx, owner);
+	if (untrusted)
+		set_reason(ctx,
+				   kind == TRUST_FUNCTION ? function_name((Form_pg_proc) GETSTRUCT(tup)) :
+				   kind == TRUST_OPERATOR ? operator_name((Form_pg_operator) GETSTRUCT(tup)) :
+				   psprintf("domain %s", format_type_be_qualified(oid)),
+				   owner);
+	ReleaseSysCache(tup);
+	return untrusted;
+}
+
 /* check_functions_in_node() callback: true stops the walk */
 static bool
 function_untrusted(Oid funcid, void *context)
 {
-	TrustCtx   *ctx = (TrustCtx *) context;
-	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-	{
-		ctx->reason = psprintf("function %u, which no longer exists", funcid);
-		return true;
-	}
-	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
-	if (owner_trusted(ctx, owner))
-	{
-		ReleaseSysCache(tup);
-		return false;
-	}
-	set_reason(ctx, psprintf("function %s", function_name((Form_pg_proc) GETSTRUCT(tup))),
-			   owner);
-	ReleaseSysCache(tup);
-	return true;
-}
-
-static bool
-operator_untrusted(TrustCtx *ctx, Oid opno)
-{
-	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
-	Form_pg_operator form;
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-	{
-		ctx->reason = psprintf("operator %u, which no longer exists", opno);
-		return true;
-	}
-	form = (Form_pg_operator) GETSTRUCT(tup);
-	owner = form->oprowner;
-	if (owner_trusted(ctx, owner))
-	{
-		ReleaseSysCache(tup);
-		return false;
-	}
-	set_reason(ctx, psprintf("operator %s.%s(%s, %s)",
-							 quote_identifier(get_namespace_name(form->oprnamespace)),
-							 NameStr(form->oprname),
-							 OidIsValid(form->oprleft) ? format_type_be(form->oprleft) : "NONE",
-							 OidIsValid(form->oprright) ? format_type_be(form->oprright) : "NONE"),
-			   owner);
-	ReleaseSysCache(tup);
-	return true;
-}
-
-/* a domain's constraints run when a value is coerced to it */
-static bool
-domain_untrusted(TrustCtx *ctx, Oid typid)
-{
-	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-	{
-		ctx->reason = psprintf("type %u, which no longer exists", typid);
-		return true;
-	}
-	owner = ((Form_pg_type) GETSTRUCT(tup))->typowner;
-	ReleaseSysCache(tup);
-	if (owner_trusted(ctx, owner))
-		return false;
-	set_reason(ctx, psprintf("domain %s", format_type_be_qualified(typid)), owner);
-	/* format_type_be_qualified: always schema-qualified */
-	return true;
+	return object_untrusted((TrustCtx *) context, TRUST_FUNCTION, funcid);
 }
 
 static bool
@@ -162,11 +143,11 @@ trust_walker(Node *node, void *context)
 		case T_OpExpr:
 		case T_DistinctExpr:
 		case T_NullIfExpr:
-			if (operator_untrusted(ctx, ((OpExpr *) node)->opno))
+			if (object_untrusted(ctx, TRUST_OPERATOR, ((OpExpr *) node)->opno))
 				return true;
 			break;
 		case T_ScalarArrayOpExpr:
-			if (operator_untrusted(ctx, ((ScalarArrayOpExpr *) node)->opno))
+			if (object_untrusted(ctx, TRUST_OPERATOR, ((ScalarArrayOpExpr *) node)->opno))
 				return true;
 			break;
 		case T_RowCompareExpr:
@@ -174,12 +155,12 @@ trust_walker(Node *node, void *context)
 				ListCell   *lc;
 
 				foreach(lc, ((RowCompareExpr *) node)->opnos)
-					if (operator_untrusted(ctx, lfirst_oid(lc)))
+					if (object_untrusted(ctx, TRUST_OPERATOR, lfirst_oid(lc)))
 					return true;
 				break;
 			}
 		case T_CoerceToDomain:
-			if (domain_untrusted(ctx, ((CoerceToDomain *) node)->resulttype))
+			if (object_untrusted(ctx, TRUST_DOMAIN, ((CoerceToDomain *) node)->resulttype))
 				return true;
 			break;
 		default:
@@ -218,19 +199,12 @@ adv_untrusted_reason(Node *expr, Oid relid)
 char *
 adv_index_untrusted(IndexStmt *stmt, Oid relid)
 {
+	List	   *elems = list_concat_copy(stmt->indexParams, stmt->indexIncludingParams);
 	ListCell   *lc;
 	char	   *reason = NULL;
 
 	Assert(stmt->transformed);
-	foreach(lc, stmt->indexParams)
-	{
-		IndexElem  *e = lfirst_node(IndexElem, lc);
-
-		if (e->expr != NULL &&
-			(reason = adv_untrusted_reason(e->expr, relid)) != NULL)
-			return reason;
-	}
-	foreach(lc, stmt->indexIncludingParams)
+	foreach(lc, elems)
 	{
 		IndexElem  *e = lfirst_node(IndexElem, lc);
 
