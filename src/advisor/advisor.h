@@ -13,6 +13,7 @@
  *	  colstats.c, distribution.c, candidates.c, select.c, writes.c
  *					the steps of a run (recommend.h)
  *	  create.c		safe creation through a background worker
+ *	  trust.c		which functions and operators an index may hold
  *
  *-------------------------------------------------------------------------
  */
@@ -146,6 +147,7 @@ typedef struct AdvCreateSlot
 	int			pid;
 	bool		ok;
 	bool		drop_first;		/* an invalid index of that name exists */
+	bool		standard_conforming_strings;	/* the caller's, for parsing sql */
 	bool		dropped_invalid;
 	TimestampTz queued_at;
 	TimestampTz finished_at;
@@ -194,6 +196,7 @@ extern AdvShared *adv_shared;
 
 /* GUCs */
 extern double adv_sample_rate;
+extern int	adv_sample_interval;
 extern int	adv_max_queries;
 extern double adv_min_improvement;
 extern double adv_merge_tolerance;
@@ -306,6 +309,10 @@ extern void adv_plan_shape_note(AdvQuery *q, uint64 fp, TimestampTz ts);
 
 /* replaces.c */
 extern List *adv_replaced_indexes(AdvCandidate *c);
+
+/* trust.c */
+extern char *adv_untrusted_reason(Node *expr, Oid relid);
+extern char *adv_index_untrusted(IndexStmt *stmt, Oid relid);
 
 /* create.c */
 extern PGDLLEXPORT void observa_advisor_worker_main(Datum arg);

@@ -164,13 +164,42 @@ add_key(AdvCandidate *c, AttrNumber att, Expr *expr, bool desc, Oid opclass)
 	return true;
 }
 
+/*
+ * Why the candidate may not become an index (an untrusted function,
+ * operator or domain in a key expression or the predicate; trust.c), or
+ * NULL.
+ */
+static char *
+cand_untrusted(AdvCandidate *c)
+{
+	char	   *reason = NULL;
+
+	for (int i = 0; i < c->ncols && reason == NULL; i++)
+		if (c->exprs[i] != NULL)
+			reason = adv_untrusted_reason((Node *) c->exprs[i], c->relid);
+	if (reason == NULL && c->pred != NIL)
+		reason = adv_untrusted_reason((Node *) c->pred, c->relid);
+	return reason;
+}
+
 static void
 add_candidate(Ctx *ctx, AdvCandidate *c, int stmt_idx)
 {
 	ListCell   *lc;
+	char	   *reason;
 
 	if (c->ncols == 0)
 		return;
+	if ((reason = cand_untrusted(c)) != NULL)
+	{
+		char	   *note = psprintf("%u %s", c->relid, reason);
+
+		foreach(lc, ctx->untrusted)
+			if (strcmp((char *) lfirst(lc), note) == 0)
+				return;
+		ctx->untrusted = lappend(ctx->untrusted, note);
+		return;
+	}
 	foreach(lc, ctx->cands)
 	{
 		AdvCandidate *o = (AdvCandidate *) lfirst(lc);

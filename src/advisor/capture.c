@@ -6,20 +6,28 @@
  *		ORDER BY ... LIMIT keys they sorted on, the rows they wrote, and one
  *		example of the statement with its bind parameters.
  *
- * Sampling: capture_decide() decides once per top-level statement, at
- * ExecutorStart (probability observa.advisor_sample_rate), and only the
- * sampled statements ask for INSTRUMENT_ROWS, so unsampled statements cost
- * one random number.  capture_statement() does the rest for a sampled,
- * successful statement at record time: it walks the plan state tree
- * (syscache lookups of operator properties; for scans of partitions, the
- * partition's root and column numbers), and folds the result into one
- * AdvQuery entry per (database, queryid).  Each sampled execution counts
- * 1/rate estimated executions.  The two are kept apart on purpose: the
- * decision is the only part on every statement's path.
+ * Sampling: obs_advisor_executor_start decides once per top-level
+ * statement, in backend-local memory only (adv_sample_weight): with
+ * probability observa.advisor_sample_rate, and at most once per statement
+ * shape (database, queryid) and backend every
+ * observa.advisor_sample_interval (rate 1 captures every execution).  Only sampled statements are asked for
+ * INSTRUMENT_ROWS and reach the shared array, so a steady workload of hot
+ * statements takes the advisor's lock about once per shape, backend and
+ * interval instead of on a tenth of all statements.  At record time a
+ * sampled, successful statement's plan state tree is walked (no catalog
+ * access beyond the syscache lookups of operator properties), and the
+ * result is folded into one AdvQuery entry per (database, queryid).  A
+ * sample counts as the executions of its shape in this backend since the
+ * previous sample (1/rate for a shape the backend had not seen).  The
+ * decision (adv_sample_weight) and the capture of a sampled statement
+ * (capture_statement) are kept in separate functions: only the first is
+ * on every statement's path.
  *
  * Partitions: a scan of a partition is recorded as a scan of the root of
- * its partition tree, with the root's column numbers, so that the
- * advisor recommends one index on the parent (partitions.c).
+ * its partition tree, with the root's column numbers (syscache lookups and
+ * pg_inherits, on the sampled path only), so that the advisor recommends
+ * one index on the parent (partitions.c).  Later executions add the
+ * predicates and scans an earlier one did not show.
  *
  * Storage: a fixed array of observa.advisor_max_queries entries in shared
  * memory (AdvShared), least recently sampled entry evicted when full.  The
@@ -38,7 +46,9 @@
  *	- create or evict an entry, replace an example, reset, and touch the
  *	  create slots or created-index records: lock exclusive.
  * The example text is rendered (palloc, output functions) before the
- * exclusive lock is taken.
+ * exclusive lock is taken, its parameters through obs_guard_render()
+ * (guard.c): an output function's ERROR is logged and the statement keeps
+ * its outcome.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +66,7 @@
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
@@ -65,6 +76,7 @@
 #include "utils/lsyscache.h"
 
 #include "advisor.h"
+#include "../guard.h"
 
 AdvShared  *adv_shared = NULL;
 
@@ -74,6 +86,25 @@ const char *const adv_class_names[ADV_NCLASSES] = {
 
 /* the QueryDesc of the top-level statement sampled at ExecutorStart */
 static QueryDesc *sampled_qd = NULL;
+/* the executions it stands for */
+static double sampled_weight = 0;
+
+/*
+ * Backend-local sampling state per statement shape, direct-mapped by
+ * (database, queryid): executions since the shape's last sample and when
+ * that was.  A slot taken by another shape just starts over.
+ */
+#define ADV_SHAPE_SLOTS 256
+
+typedef struct AdvShapeSlot
+{
+	uint64		queryid;
+	Oid			dbid;
+	int64		pending;		/* executions not yet counted in a sample */
+	TimestampTz last_sampled;
+} AdvShapeSlot;
+
+static AdvShapeSlot shape_slots[ADV_SHAPE_SLOTS];
 static bool lock_attached = false;
 
 /* what one execution's plan showed */
@@ -127,29 +158,61 @@ adv_lock_attach(void)
 }
 
 /*
- * The sampling decision, once per top-level statement: on every
- * statement's path, so it reads only backend-local state and draws at most
- * one random number.
+ * The sampling decision for one execution of statement shape (dbid,
+ * queryid) that started at 'now': 0 when it is not sampled, else the
+ * number of executions the sample stands for.  Backend-local memory only:
+ * no lock, no shared cache line, no clock read (the caller passes the
+ * statement's start time).
  */
-static bool
-capture_decide(QueryDesc *queryDesc)
+static double
+adv_sample_weight(Oid dbid, uint64 queryid, TimestampTz now)
 {
-	if (adv_shared == NULL || obs_nesting_level() != 0)
-		return false;
-	if (queryDesc->operation == CMD_UTILITY || adv_sample_rate <= 0.0)
-		return false;
-	return adv_sample_rate >= 1.0 ||
-		pg_prng_double(&pg_global_prng_state) < adv_sample_rate;
+	AdvShapeSlot *slot;
+	double		weight;
+
+	slot = &shape_slots[(queryid ^ (queryid >> 32) ^ dbid) % ADV_SHAPE_SLOTS];
+	if (slot->queryid != queryid || slot->dbid != dbid)
+	{
+		/* a shape new to this backend: the rate alone decides */
+		if (adv_sample_rate < 1.0 &&
+			pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
+			return 0;
+		slot->queryid = queryid;
+		slot->dbid = dbid;
+		slot->pending = 0;
+		slot->last_sampled = now;
+		return 1.0 / adv_sample_rate;
+	}
+	slot->pending++;
+	/* rate 1 captures every execution: the interval does not apply */
+	if (adv_sample_rate < 1.0 &&
+		(now - slot->last_sampled < (int64) adv_sample_interval * 1000 ||
+		 pg_prng_double(&pg_global_prng_state) >= adv_sample_rate))
+		return 0;
+	/* executions counted before a reset do not count after it */
+	weight = (slot->last_sampled < adv_shared->reset_at) ?
+		1.0 / adv_sample_rate : (double) slot->pending;
+	slot->pending = 0;
+	slot->last_sampled = now;
+	return weight;
 }
 
 /*
- * ExecutorStart: remember a sampled statement and ask the executor for
- * row counts (rows removed by filters).
+ * Decide whether this top-level statement is sampled; if so ask the
+ * executor for row counts (rows removed by filters).
  */
 void
 adv_capture_executor_start(QueryDesc *queryDesc, int eflags)
 {
-	if (!capture_decide(queryDesc))
+	if (adv_shared == NULL || obs_nesting_level() != 0)
+		return;
+	if (queryDesc->operation == CMD_UTILITY || adv_sample_rate <= 0.0 ||
+		queryDesc->plannedstmt->queryId == UINT64CONST(0))
+		return;
+	sampled_weight = adv_sample_weight(MyDatabaseId,
+									   queryDesc->plannedstmt->queryId,
+									   GetCurrentStatementStartTimestamp());
+	if (sampled_weight <= 0)
 		return;
 	sampled_qd = queryDesc;
 	queryDesc->instrument_options |= INSTRUMENT_ROWS;
@@ -677,6 +740,44 @@ render_example(const ObsSample *sample, char *buf)
 	return off;
 }
 
+typedef struct RenderExample
+{
+	const ObsSample *sample;
+	char	   *buf;
+	int			len;
+} RenderExample;
+
+static void
+render_example_step(void *arg)
+{
+	RenderExample *re = (RenderExample *) arg;
+
+	re->len = render_example(re->sample, re->buf);
+}
+
+/*
+ * The example of a sampled statement into buf: its length, 0 when it does
+ * not fit, -1 when a parameter's output function raised (then logged by
+ * obs_guard_render, and the statement keeps its outcome).  Parameters are
+ * rendered in a subtransaction: this runs only for sampled statements
+ * whose example is kept.
+ */
+static int
+render_example_guarded(const ObsSample *sample, char *buf)
+{
+	RenderExample re;
+
+	if (sample->params == NULL || sample->params->numParams == 0)
+		return render_example(sample, buf);		/* no output function runs */
+	re.sample = sample;
+	re.buf = buf;
+	re.len = 0;
+	if (!obs_guard_render(sample, "example's bind parameters",
+						  render_example_step, &re))
+		return -1;
+	return re.len;
+}
+
 /*
  * A scan of this execution into the entry's scan of the same table: rows,
  * predicate counts, and predicates not seen before (so the entry holds
@@ -890,7 +991,7 @@ capture_statement(const ObsSample *sample)
 	}
 	cap.plan_fp = adv_plan_fingerprint(sample->pstmt);
 	cap.started = GetCurrentStatementStartTimestamp();
-	weight = adv_sample_rate > 0.0 ? 1.0 / Min(adv_sample_rate, 1.0) : 1.0;
+	weight = sampled_weight;
 	key = example_key(sample);
 
 	/* common case: the entry exists and keeps its example */
@@ -910,7 +1011,7 @@ capture_statement(const ObsSample *sample)
 
 	/* render outside the lock */
 	example = palloc(ADV_EXAMPLE_LEN);
-	example_len = render_example(sample, example);
+	example_len = render_example_guarded(sample, example);
 
 	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
 	if (q == NULL)

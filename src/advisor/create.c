@@ -5,13 +5,24 @@
  *
  * observa.create_index(index_def) checks the definition (exactly one
  * CREATE INDEX CONCURRENTLY naming its index), that the caller owns the
- * table, and that no valid index of that name or with the same plain key
+ * table, that every function, operator and domain in its keys and
+ * predicate is trusted (trust.c: owned by a superuser or the table's
+ * owner), and that no valid index of that name or with the same plain key
  * columns exists; then it queues the build in a shared slot and starts a
  * dynamic background worker connected to the same database as the calling
- * role, with the caller's search_path.  The worker runs the statement as
- * a top-level statement through a portal, as a client's simple query
- * would run, which is what CONCURRENTLY requires (it cannot run in a
- * transaction block or a function).
+ * role, with the caller's search_path and standard_conforming_strings.
+ *
+ * The worker checks the statement again itself, in the transaction that
+ * starts the build: it parses it under the caller's
+ * standard_conforming_strings, requires exactly one CREATE INDEX
+ * CONCURRENTLY with the queued index name whose table resolves to the
+ * queued table OID (locked ShareUpdateExclusiveLock, as the build locks
+ * it, so the name cannot move to another table before the build), pins
+ * the table's schema, transforms the statement and checks trust on the
+ * transformed keys and predicate, then runs exactly that transformed
+ * statement as a top-level statement through a portal, as a client's
+ * simple query would run, which is what CONCURRENTLY requires (it cannot
+ * run in a transaction block or a function).
  *
  * The caller does not wait for the build: CREATE INDEX CONCURRENTLY waits
  * for every transaction holding an older snapshot to end, and the
@@ -19,8 +30,22 @@
  * build proceeds once the caller's transaction ends; its outcome is shown
  * by observa.index_builds().  Builds in one database run one at a time,
  * in queueing order (two concurrent builds on one table can deadlock).
- * When a build fails, the invalid index it leaves is dropped with DROP
- * INDEX CONCURRENTLY.
+ * When a build fails, the invalid index it leaves is dropped by OID: in
+ * one transaction the worker locks the table and the index
+ * (ShareUpdateExclusiveLock: nothing can validate or rename the index
+ * meanwhile), checks that the index is still invalid and on the queued
+ * table, and starts DROP INDEX CONCURRENTLY of it.
+ *
+ * A partitioned table's index is built as a DBA builds one (partitions.c,
+ * adv_build_steps): CREATE INDEX ... ON ONLY the parent, CREATE INDEX
+ * CONCURRENTLY on each leaf partition, ALTER INDEX ... ATTACH PARTITION
+ * each.  The worker checks each CREATE INDEX step as it checks a table's
+ * statement (its name, its table resolved and locked, trusted keys) and
+ * runs the checked statement, each step a top-level statement in its own
+ * transaction.  When a step fails it drops every index this build
+ * created, each by OID after checking it is still on the table it was
+ * built on: the parent's first (DROP INDEX; it takes the partition indexes
+ * attached to it along), then the partitions' left, concurrently.
  *
  * After a successful build the worker records the index with the table's
  * captured statements' sampled latency at queueing time;
@@ -45,11 +70,14 @@
 #include "commands/defrem.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_utilcmd.h"
 #include "parser/parser.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
@@ -145,6 +173,25 @@ equivalent_index(Oid relid, IndexStmt *stmt)
 	return found;
 }
 
+/*
+ * Raise an ERROR when the definition's keys or predicate use a function,
+ * operator or domain that may not appear in an index (trust.c).  Checks
+ * the statement as CREATE INDEX would transform it; relid is locked.
+ */
+static void
+check_trusted(Oid relid, IndexStmt *stmt, const char *sql)
+{
+	IndexStmt  *t = transformIndexStmt(relid, copyObject(stmt), sql);
+	char	   *reason = adv_index_untrusted(t, relid);
+
+	if (reason != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("index_def uses a function, operator or domain that observa does not put in an index"),
+				 errdetail("The index uses %s.", reason),
+				 errhint("observa builds only indexes whose functions, operators and domains are owned by a superuser or by the table's owner; run the statement yourself if you trust it.")));
+}
+
 /* the table's captured statements and their sampled latency, now */
 static void
 effect_snapshot(AdvCreateSlot *slot, Oid relid)
@@ -235,6 +282,20 @@ parse_index_def(FunctionCallInfo fcinfo, char **def_out)
 	return stmt;
 }
 
+/* a table, materialized view or partitioned table; WRONG_OBJECT_TYPE else */
+static void
+check_kind(Oid relid)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
+		relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view",
+						get_rel_name(relid))));
+}
+
 /*
  * The caller must own the table, and for a partitioned table every
  * partition too: the worker builds an index on each of them.
@@ -290,7 +351,6 @@ create_index_internal(FunctionCallInfo fcinfo)
 	IndexStmt  *stmt;
 	Oid			relid;
 	Oid			nsp;
-	char		relkind;
 	bool		valid;
 	char	   *equiv;
 	char	   *nspname;
@@ -305,14 +365,9 @@ create_index_internal(FunctionCallInfo fcinfo)
 	obs_require_preload();
 	stmt = parse_index_def(fcinfo, &def);
 	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
-	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
-		relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table or materialized view",
-						get_rel_name(relid))));
+	check_kind(relid);
 	check_owner(relid);
+	check_trusted(relid, stmt, def);
 
 	nsp = get_rel_namespace(relid);
 	if (OidIsValid(index_by_name(nsp, stmt->idxname, &valid)) && valid)
@@ -384,6 +439,7 @@ create_index_internal(FunctionCallInfo fcinfo)
 	strlcpy(slot->idxname, stmt->idxname, NAMEDATALEN);
 	strlcpy(slot->search_path, namespace_search_path ? namespace_search_path : "",
 			sizeof(slot->search_path));
+	slot->standard_conforming_strings = standard_conforming_strings;
 	strlcpy(slot->sql, def, sizeof(slot->sql));
 	effect_snapshot(slot, relid);
 	LWLockRelease(&adv_shared->lock);
@@ -436,23 +492,14 @@ observa_index_build_steps_1_1(PG_FUNCTION_ARGS)
 	char	   *def;
 	IndexStmt  *stmt;
 	Oid			relid;
-	char		relkind;
-	List	   *steps;
 	ListCell   *lc;
 
 	obs_require_preload();
 	stmt = parse_index_def(fcinfo, &def);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
-	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
-		relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table or materialized view",
-						get_rel_name(relid))));
-	steps = adv_build_steps(def, stmt, relid);
-	foreach(lc, steps)
+	check_kind(relid);
+	foreach(lc, adv_build_steps(def, stmt, relid))
 	{
 		Datum		value = CStringGetTextDatum(((AdvStep *) lfirst(lc))->sql);
 		bool		isnull = false;
@@ -466,7 +513,36 @@ observa_index_build_steps_1_1(PG_FUNCTION_ARGS)
 
 static MemoryContext build_cxt = NULL;
 
-/* run one statement as a client's top-level statement would run */
+/* what the worker builds, copied out of its slot */
+typedef struct BuildJob
+{
+	Oid			relid;
+	char	   *sql;
+	char		nspname[NAMEDATALEN];
+	char		idxname[NAMEDATALEN];
+	bool		dropped;		/* drop_invalid(): an index was dropped */
+	bool		partitioned;	/* the table is partitioned */
+} BuildJob;
+
+/* run one planned statement as a client's top-level statement would run */
+static void
+run_portal(const char *sql, List *plans, CommandTag tag)
+{
+	Portal		portal;
+	DestReceiver *dest;
+	QueryCompletion qc;
+
+	portal = CreatePortal("observa_index_build", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, sql, tag, plans, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	dest = CreateDestReceiver(DestNone);
+	InitializeQueryCompletion(&qc);
+	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
+	PortalDrop(portal, false);
+}
+
+/* parse, analyze, plan and run sql (one statement) */
 static void
 exec_toplevel(const char *sql)
 {
@@ -474,10 +550,6 @@ exec_toplevel(const char *sql)
 	RawStmt    *rs;
 	List	   *queries;
 	List	   *plans;
-	Portal		portal;
-	DestReceiver *dest;
-	QueryCompletion qc;
-	MemoryContext old = MemoryContextSwitchTo(build_cxt);
 
 	raw = pg_parse_query(sql);
 	if (list_length(raw) != 1)
@@ -487,30 +559,126 @@ exec_toplevel(const char *sql)
 	queries = pg_analyze_and_rewrite_fixedparams(rs, sql, NULL, 0, NULL);
 	plans = pg_plan_queries(queries, sql, CURSOR_OPT_PARALLEL_OK, NULL);
 	PopActiveSnapshot();
-
-	portal = CreatePortal("observa_index_build", true, true);
-	portal->visible = false;
-	PortalDefineQuery(portal, NULL, sql, CreateCommandTag(rs->stmt), plans, NULL);
-	PortalStart(portal, NULL, 0, InvalidSnapshot);
-	dest = CreateDestReceiver(DestNone);
-	InitializeQueryCompletion(&qc);
-	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
-	PortalDrop(portal, false);
-	MemoryContextSwitchTo(old);
+	run_portal(sql, plans, CreateCommandTag(rs->stmt));
 }
 
-/* run sql in its own transaction(s); false and the message on error */
+static void
+refuse_job(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("the queued index build was not run: %s", what)));
+}
+
+/*
+ * The queued statement, checked again here: exactly one CREATE INDEX
+ * CONCURRENTLY of the queued name on the queued table (resolved and
+ * locked as the build locks it), its schema pinned, transformed, with
+ * trusted keys and predicate.  Returns the transformed statement, which
+ * is what runs.
+ */
+static IndexStmt *
+verified_statement(BuildJob *job, RawStmt **rs_out)
+{
+	List	   *raw = raw_parser(job->sql, RAW_PARSE_DEFAULT);
+	RawStmt    *rs;
+	IndexStmt  *stmt;
+	Oid			relid;
+	char	   *reason;
+
+	if (list_length(raw) != 1 || !IsA(linitial_node(RawStmt, raw)->stmt, IndexStmt))
+		refuse_job("it is not exactly one CREATE INDEX statement");
+	rs = linitial_node(RawStmt, raw);
+	stmt = (IndexStmt *) rs->stmt;
+	if (!stmt->concurrent)
+		refuse_job("it is not CREATE INDEX CONCURRENTLY");
+	if (stmt->idxname == NULL || strcmp(stmt->idxname, job->idxname) != 0)
+		refuse_job("it does not create the queued index name");
+	relid = RangeVarGetRelid(stmt->relation, ShareUpdateExclusiveLock, true);
+	if (relid != job->relid)
+		refuse_job("its table is no longer the table it was queued for");
+	stmt->relation->schemaname = get_namespace_name(get_rel_namespace(relid));
+	stmt->relation->catalogname = NULL;
+	stmt = transformIndexStmt(relid, stmt, job->sql);
+	if ((reason = adv_index_untrusted(stmt, relid)) != NULL)
+		refuse_job(psprintf("it uses %s", reason));
+	*rs_out = rs;
+	return stmt;
+}
+
+/* in the build's transaction: check the statement, then run it */
+static void
+build_index(void *arg)
+{
+	BuildJob   *job = (BuildJob *) arg;
+	RawStmt    *rs;
+	IndexStmt  *stmt = verified_statement(job, &rs);
+	PlannedStmt *ps = makeNode(PlannedStmt);
+
+	ps->commandType = CMD_UTILITY;
+	ps->canSetTag = true;
+	ps->utilityStmt = (Node *) stmt;
+	ps->stmt_location = rs->stmt_location;
+	ps->stmt_len = rs->stmt_len;
+	run_portal(job->sql, list_make1(ps), CMDTAG_CREATE_INDEX);
+}
+
+/*
+ * Drop the invalid index of the job's name on the job's table, by OID, in
+ * this transaction: lock the table and the index as DROP INDEX
+ * CONCURRENTLY does (nothing can validate, rename or drop it meanwhile),
+ * check that it is still invalid and on the table, then start DROP INDEX
+ * CONCURRENTLY of it.  A valid index, or one on another table, is left.
+ */
+static void
+drop_invalid(void *arg)
+{
+	BuildJob   *job = (BuildJob *) arg;
+	Oid			nsp = get_namespace_oid(job->nspname, true);
+	Oid			idx = OidIsValid(nsp) ? get_relname_relid(job->idxname, nsp) : InvalidOid;
+	HeapTuple	tup;
+	bool		invalid = false;
+	char	   *name;
+
+	if (!OidIsValid(idx))
+		return;
+	LockRelationOid(job->relid, ShareUpdateExclusiveLock);
+	LockRelationOid(idx, ShareUpdateExclusiveLock);
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_index form = (Form_pg_index) GETSTRUCT(tup);
+
+		invalid = (form->indrelid == job->relid && !form->indisvalid);
+		ReleaseSysCache(tup);
+	}
+	name = get_rel_name(idx);
+	if (!invalid || name == NULL)
+		return;
+	/* a partitioned index cannot be dropped concurrently */
+	exec_toplevel(psprintf("DROP INDEX %s%s",
+						   get_rel_relkind(idx) == RELKIND_PARTITIONED_INDEX ? "" : "CONCURRENTLY ",
+						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
+													  name)));
+	job->dropped = true;
+}
+
+/* run fn in its own transaction(s); false and the message on error */
 static bool
-run_sql(const char *sql, char *msg, int msglen)
+run_in_transaction(void (*fn) (void *), void *arg, const char *activity,
+				   char *msg, int msglen)
 {
 	volatile bool ok = true;
 
-	pgstat_report_activity(STATE_RUNNING, sql);
+	pgstat_report_activity(STATE_RUNNING, activity);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		exec_toplevel(sql);
+		MemoryContext old = MemoryContextSwitchTo(build_cxt);
+
+		fn(arg);
+		MemoryContextSwitchTo(old);
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
@@ -533,104 +701,158 @@ run_sql(const char *sql, char *msg, int msglen)
 	return ok;
 }
 
-/*
- * DROP INDEX the named index; CONCURRENTLY unless it is a partitioned
- * index (those cannot be dropped concurrently; dropping one drops the
- * partitions' indexes attached to it).
- */
+/* drop_invalid() in its own transaction(s); true if an index was dropped */
 static bool
-drop_index(const char *nspname, const char *idxname, bool partitioned)
+drop_if_invalid(BuildJob *job)
 {
 	char		msg[256];
 
-	return run_sql(psprintf("DROP INDEX %sIF EXISTS %s.%s",
-							partitioned ? "" : "CONCURRENTLY ",
-							quote_identifier(nspname), quote_identifier(idxname)),
-				   msg, sizeof(msg));
-}
-
-/* does the named index exist: 0 no, 1 invalid, 2 valid; partitioned? */
-static int
-index_state(const char *nspname, const char *idxname, bool *partitioned)
-{
-	int			state = 0;
-	bool		valid;
-
-	*partitioned = false;
-	StartTransactionCommand();
-	{
-		Oid			nsp = get_namespace_oid(nspname, true);
-		Oid			idx = OidIsValid(nsp) ? index_by_name(nsp, idxname, &valid) : InvalidOid;
-
-		if (OidIsValid(idx))
-		{
-			state = valid ? 2 : 1;
-			*partitioned = (get_rel_relkind(idx) == RELKIND_PARTITIONED_INDEX);
-		}
-	}
-	CommitTransactionCommand();
-	return state;
-}
-
-/* drop the named index if it exists and is invalid; true if dropped */
-static bool
-drop_if_invalid(const char *nspname, const char *idxname)
-{
-	bool		partitioned;
-
-	if (index_state(nspname, idxname, &partitioned) != 1)
+	job->dropped = false;
+	if (!run_in_transaction(drop_invalid, job, "observa: drop an invalid index",
+							msg, sizeof(msg)))
 		return false;
-	return drop_index(nspname, idxname, partitioned);
+	return job->dropped;
+}
+
+/* ---------- partitioned tables ---------- */
+
+/* one step of a partitioned build (partitions.c), and what it did */
+typedef struct StepJob
+{
+	BuildJob   *job;
+	AdvStep    *step;
+	List	   *steps;			/* plan_steps: the steps, in steps_cxt */
+	MemoryContext steps_cxt;
+	bool		existed;		/* run_step: its index existed before */
+	bool		dropped;		/* drop_created: dropped it */
+} StepJob;
+
+/* in a transaction: check the queued statement, then plan its steps */
+static void
+plan_steps(void *arg)
+{
+	StepJob    *sj = (StepJob *) arg;
+	RawStmt    *rs;
+	MemoryContext old;
+	List	   *raw;
+
+	(void) verified_statement(sj->job, &rs);
+	old = MemoryContextSwitchTo(sj->steps_cxt);
+	raw = raw_parser(sj->job->sql, RAW_PARSE_DEFAULT);
+	sj->steps = adv_build_steps(sj->job->sql,
+								(IndexStmt *) linitial_node(RawStmt, raw)->stmt,
+								sj->job->relid);
+	MemoryContextSwitchTo(old);
+}
+
+/* the index of a step's name in its schema, or InvalidOid */
+static Oid
+step_index(AdvStep *st)
+{
+	Oid			nsp = get_namespace_oid(st->nspname, true);
+
+	return OidIsValid(nsp) ? get_relname_relid(st->index_name, nsp) : InvalidOid;
 }
 
 /*
- * The steps that build the slot's index (partitions.c): one for a table,
- * the ON ONLY / CONCURRENTLY / ATTACH sequence for a partitioned table.
- * Resolved with the caller's search_path, in a transaction of its own;
- * the result lives in 'cxt'.  NIL and the message on error.
+ * A CREATE INDEX step checked as verified_statement checks the queued
+ * one: one CREATE INDEX, CONCURRENTLY exactly for a partition's build, of
+ * the step's index name, on the step's table (resolved and locked), its
+ * schema pinned, transformed, with trusted keys and predicate.
  */
-static List *
-build_steps(const char *sql, MemoryContext cxt, char *msg, int msglen)
+static IndexStmt *
+verified_step(AdvStep *st, const char *sql, RawStmt **rs_out)
 {
-	List	   *volatile steps = NIL;
+	List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	RawStmt    *rs;
+	IndexStmt  *stmt;
+	char	   *reason;
 
-	StartTransactionCommand();
-	PG_TRY();
+	if (list_length(raw) != 1 || !IsA(linitial_node(RawStmt, raw)->stmt, IndexStmt))
+		refuse_job("a step is not exactly one CREATE INDEX statement");
+	rs = linitial_node(RawStmt, raw);
+	stmt = (IndexStmt *) rs->stmt;
+	if (stmt->concurrent != (st->kind == ADV_STEP_BUILD) ||
+		stmt->idxname == NULL || strcmp(stmt->idxname, st->index_name) != 0)
+		refuse_job("a step does not create the index it names");
+	if (RangeVarGetRelid(stmt->relation, ShareUpdateExclusiveLock, true) != st->relid)
+		refuse_job("a step's table is no longer the partition it was planned for");
+	stmt->relation->schemaname = get_namespace_name(get_rel_namespace(st->relid));
+	stmt->relation->catalogname = NULL;
+	stmt = transformIndexStmt(st->relid, stmt, sql);
+	if ((reason = adv_index_untrusted(stmt, st->relid)) != NULL)
+		refuse_job(psprintf("it uses %s", reason));
+	*rs_out = rs;
+	return stmt;
+}
+
+/* in a transaction: run one step, noting whether its index existed */
+static void
+run_step(void *arg)
+{
+	StepJob    *sj = (StepJob *) arg;
+	AdvStep    *st = sj->step;
+	RawStmt    *rs;
+	IndexStmt  *stmt;
+	PlannedStmt *ps;
+
+	if (st->kind == ADV_STEP_ATTACH)
 	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-		List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
-		IndexStmt  *stmt = (IndexStmt *) linitial_node(RawStmt, raw)->stmt;
-		Oid			relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
-
-		steps = adv_build_steps(sql, stmt, relid);
-		MemoryContextSwitchTo(old);
-		CommitTransactionCommand();
+		exec_toplevel(st->sql);
+		return;
 	}
-	PG_CATCH();
+	sj->existed = OidIsValid(step_index(st));
+	stmt = verified_step(st, st->sql, &rs);
+	ps = makeNode(PlannedStmt);
+	ps->commandType = CMD_UTILITY;
+	ps->canSetTag = true;
+	ps->utilityStmt = (Node *) stmt;
+	ps->stmt_location = rs->stmt_location;
+	ps->stmt_len = rs->stmt_len;
+	run_portal(st->sql, list_make1(ps), CMDTAG_CREATE_INDEX);
+}
+
+/*
+ * In a transaction: drop the index a step created, by OID, after locking
+ * it and its table and checking it is still on the step's table.
+ */
+static void
+drop_created(void *arg)
+{
+	StepJob    *sj = (StepJob *) arg;
+	AdvStep    *st = sj->step;
+	Oid			idx = step_index(st);
+	HeapTuple	tup;
+	bool		ours = false;
+	char	   *name;
+
+	if (!OidIsValid(idx))
+		return;
+	LockRelationOid(st->relid, ShareUpdateExclusiveLock);
+	LockRelationOid(idx, ShareUpdateExclusiveLock);
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+	if (HeapTupleIsValid(tup))
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(TopMemoryContext);
-		edata = CopyErrorData();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		strlcpy(msg, edata->message ? edata->message : "unknown error", msglen);
-		FreeErrorData(edata);
-		steps = NIL;
+		ours = ((Form_pg_index) GETSTRUCT(tup))->indrelid == st->relid;
+		ReleaseSysCache(tup);
 	}
-	PG_END_TRY();
-	return steps;
+	name = get_rel_name(idx);
+	if (!ours || name == NULL)
+		return;
+	exec_toplevel(psprintf("DROP INDEX %s%s",
+						   get_rel_relkind(idx) == RELKIND_PARTITIONED_INDEX ? "" : "CONCURRENTLY ",
+						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
+													  name)));
+	sj->dropped = true;
 }
 
 /*
  * After a failed step: drop every index this build created, the
- * partitioned ones first (dropping one drops the partition indexes
- * attached to it), then the partitions' and the table's, concurrently.
- * Returns how many were dropped.
+ * partitioned ones first (each takes the partition indexes attached to
+ * it along), then the partitions' left.  Returns how many went.
  */
 static int
-clean_up(List *created)
+clean_up(BuildJob *job, List *created)
 {
 	int			dropped = 0;
 	ListCell   *lc;
@@ -638,75 +860,78 @@ clean_up(List *created)
 	for (int pass = 0; pass < 2; pass++)
 		foreach(lc, created)
 		{
-			AdvStep    *st = lfirst(lc);
-			bool		partitioned;
+			StepJob		sj;
+			char		msg[256];
 
-			if ((st->kind == ADV_STEP_PARENT) != (pass == 0))
+			memset(&sj, 0, sizeof(sj));
+			sj.job = job;
+			sj.step = lfirst(lc);
+			if ((sj.step->kind == ADV_STEP_PARENT) != (pass == 0))
 				continue;
-			if (index_state(st->nspname, st->index_name, &partitioned) == 0)
-			{
-				if (pass == 1)
-					dropped++;	/* went with its parent index */
+			if (!run_in_transaction(drop_created, &sj, "observa: drop a failed build's index",
+									msg, sizeof(msg)))
 				continue;
-			}
-			if (drop_index(st->nspname, st->index_name, partitioned))
+			/* gone already: it went with its parent index */
+			if (sj.dropped || pass == 1)
 				dropped++;
 		}
 	return dropped;
 }
 
 /*
- * Run the build's steps, each as a top-level statement of its own.  On
- * success the message says what was built; on failure it gives the
- * error and the step, and everything the build created is dropped.
+ * Build a partitioned table's index step by step; the message says what
+ * was built, or the error, the step and what was dropped.
  */
 static bool
-run_steps(const char *sql, char *msg, int msglen, bool *dropped)
+build_partitioned(BuildJob *job, char *msg, int msglen)
 {
-	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "observa build steps",
-											  ALLOCSET_DEFAULT_SIZES);
-	List	   *steps = build_steps(sql, cxt, msg, msglen);
+	StepJob		sj;
 	List	   *created = NIL;
 	int			nbuilt = 0;
-	int			ndropped;
 	ListCell   *lc;
 
-	*dropped = false;
-	if (steps == NIL)
+	memset(&sj, 0, sizeof(sj));
+	sj.job = job;
+	sj.steps_cxt = AllocSetContextCreate(TopMemoryContext, "observa build steps",
+										 ALLOCSET_DEFAULT_SIZES);
+	if (!run_in_transaction(plan_steps, &sj, job->sql, msg, msglen))
 		return false;
-	foreach(lc, steps)
+	foreach(lc, sj.steps)
 	{
-		AdvStep    *st = lfirst(lc);
-		bool		partitioned;
 		char		err[512];
+		int			ndropped;
 
-		if (st->kind != ADV_STEP_ATTACH &&
-			index_state(st->nspname, st->index_name, &partitioned) == 0)
-			created = lappend(created, st);
-		if (run_sql(st->sql, err, sizeof(err)))
+		sj.step = lfirst(lc);
+		sj.existed = true;
+		if (run_in_transaction(run_step, &sj, sj.step->sql, err, sizeof(err)))
 		{
-			nbuilt += (st->kind == ADV_STEP_BUILD);
+			if (!sj.existed)
+				created = lappend(created, sj.step);
+			nbuilt += (sj.step->kind == ADV_STEP_BUILD);
 			continue;
 		}
-		ndropped = clean_up(created);
-		*dropped = ndropped > 0;
-		if (list_length(steps) == 1)
-			snprintf(msg, msglen, "%s%s", err,
-					 ndropped > 0 ? " (the invalid index it left was dropped)" : "");
-		else
-			snprintf(msg, msglen, "%s (at step %d of %d: %s); the %d index%s it had created %s dropped",
-					 err, foreach_current_index(lc) + 1, list_length(steps), st->sql,
-					 ndropped, ndropped == 1 ? "" : "es", ndropped == 1 ? "was" : "were");
+		if (!sj.existed)
+			created = lappend(created, sj.step);
+		ndropped = clean_up(job, created);
+		snprintf(msg, msglen, "%s (at step %d of %d: %s); the %d index%s it had created %s dropped",
+				 err, foreach_current_index(lc) + 1, list_length(sj.steps), sj.step->sql,
+				 ndropped, ndropped == 1 ? "" : "es", ndropped == 1 ? "was" : "were");
 		return false;
 	}
-	if (list_length(steps) == 1)
-		strlcpy(msg, "index built concurrently", msglen);
-	else
-		snprintf(msg, msglen,
-				 "index built concurrently on %d partition%s and attached to the parent",
-				 nbuilt, nbuilt == 1 ? "" : "s");
-	MemoryContextDelete(cxt);
+	snprintf(msg, msglen,
+			 "index built concurrently on %d partition%s and attached to the parent",
+			 nbuilt, nbuilt == 1 ? "" : "s");
+	MemoryContextDelete(sj.steps_cxt);
 	return true;
+}
+
+/* is the job's table partitioned?  (its own transaction) */
+static void
+job_partitioned(void *arg)
+{
+	BuildJob   *job = (BuildJob *) arg;
+
+	job->partitioned = (get_rel_relkind(job->relid) == RELKIND_PARTITIONED_TABLE);
 }
 
 /* wait until no earlier build of this database is queued or building */
@@ -802,12 +1027,11 @@ observa_advisor_worker_main(Datum arg)
 	Oid			dbid,
 				roleid,
 				session_roleid;
-	char	   *sql;
-	char		nspname[NAMEDATALEN];
-	char		idxname[NAMEDATALEN];
+	BuildJob	job;
 	char		search_path[256];
 	char		msg[512];
 	bool		drop_first;
+	bool		scs;
 	bool		ok;
 	bool		dropped = false;
 
@@ -824,11 +1048,14 @@ observa_advisor_worker_main(Datum arg)
 	dbid = slot->dbid;
 	roleid = slot->roleid;
 	session_roleid = slot->session_roleid;
-	sql = MemoryContextStrdup(TopMemoryContext, slot->sql);
-	strlcpy(nspname, slot->nspname, sizeof(nspname));
-	strlcpy(idxname, slot->idxname, sizeof(idxname));
+	memset(&job, 0, sizeof(job));
+	job.relid = slot->relid;
+	job.sql = MemoryContextStrdup(TopMemoryContext, slot->sql);
+	strlcpy(job.nspname, slot->nspname, sizeof(job.nspname));
+	strlcpy(job.idxname, slot->idxname, sizeof(job.idxname));
 	strlcpy(search_path, slot->search_path, sizeof(search_path));
 	drop_first = slot->drop_first;
+	scs = slot->standard_conforming_strings;
 	LWLockRelease(&adv_shared->lock);
 
 	/*
@@ -847,17 +1074,34 @@ observa_advisor_worker_main(Datum arg)
 	pgstat_report_appname("observa index build");
 	if (search_path[0] != '\0')
 		SetConfigOption("search_path", search_path, PGC_USERSET, PGC_S_SESSION);
+	/* the statement is read as the caller's session read it */
+	SetConfigOption("standard_conforming_strings", scs ? "on" : "off",
+					PGC_USERSET, PGC_S_SESSION);
 
 	wait_turn(slotno);
 	if (drop_first)
-		(void) drop_if_invalid(nspname, idxname);
+		(void) drop_if_invalid(&job);
 	msg[0] = '\0';
-	ok = run_steps(sql, msg, sizeof(msg), &dropped);
+	(void) run_in_transaction(job_partitioned, &job, "observa: look up the table", NULL, 0);
+	if (job.partitioned)
+		ok = build_partitioned(&job, msg, sizeof(msg));
+	else
+	{
+		ok = run_in_transaction(build_index, &job, job.sql, msg, sizeof(msg));
+		if (!ok)
+			dropped = drop_if_invalid(&job);
+	}
 
 	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
 	slot->ok = ok;
 	slot->dropped_invalid = dropped;
-	strlcpy(slot->message, msg, sizeof(slot->message));
+	if (job.partitioned)
+		strlcpy(slot->message, msg, sizeof(slot->message));
+	else if (ok)
+		strlcpy(slot->message, "index built concurrently", sizeof(slot->message));
+	else
+		snprintf(slot->message, sizeof(slot->message), "%s%s", msg,
+				 dropped ? " (the invalid index it left was dropped)" : "");
 	slot->finished_at = GetCurrentTimestamp();
 	slot->state = ADV_SLOT_DONE;
 	if (ok)

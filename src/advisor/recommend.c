@@ -482,6 +482,30 @@ reason_text(Ctx *ctx, Choice *ch)
 	return r.data;
 }
 
+/* one NOTICE per candidate dropped for an untrusted function (candidates.c) */
+static void
+report_untrusted(Ctx *ctx)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->untrusted)
+	{
+		char	   *note = (char *) lfirst(lc);
+		char	   *reason = strchr(note, ' ') + 1;
+		Oid			relid = (Oid) strtoul(note, NULL, 10);
+		char	   *relname = get_rel_name(relid);
+
+		if (relname == NULL)
+			continue;
+		ereport(NOTICE,
+				(errmsg("observa advisor skipped a candidate index on table %s",
+						quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												   relname)),
+				 errdetail("Its key or predicate uses %s.", reason),
+				 errhint("An index runs its functions for every row written to the table; observa recommends only functions, operators and domains owned by a superuser or by the table's owner.")));
+	}
+}
+
 static int
 stmt_cmp(const void *a, const void *b)
 {
@@ -694,6 +718,7 @@ recommend_internal(FunctionCallInfo fcinfo, int ncols)
 	obs_require_preload();
 	obs_init_srf(fcinfo, ncols);
 	run_recommend(&ctx, get_func_namespace(fcinfo->flinfo->fn_oid));
+	report_untrusted(&ctx);
 
 	rows = palloc0(sizeof(OutRow) * Max(list_length(ctx.chosen), 1));
 	foreach(lc, ctx.chosen)

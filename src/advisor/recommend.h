@@ -129,6 +129,7 @@ typedef struct Ctx
 	List	   *chosen;			/* Choice * */
 	int			next_fake;		/* fake index oids handed out */
 	Oid			nspid;			/* observa's schema */
+	List	   *untrusted;		/* "relid reason" strings, reported once each */
 } Ctx;
 
 /* a chosen index and the statements it serves */
