@@ -809,7 +809,8 @@ LANGUAGE C VOLATILE;
 -- standby with 25006 and a hint (create_index() does so in the library).
 -- Hot standbys record and show their own statistics; what must be written
 -- to tables (snapshots) or build an index only the primary can do.  This
--- raises read_only_sql_transaction (25006) with a hint on a standby.
+-- raises read_only_sql_transaction (25006) with a hint on a standby (a
+-- null what or hint gets a generic wording).
 CREATE FUNCTION @extschema@.check_primary(what text, hint text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -817,8 +818,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF pg_is_in_recovery() THEN
-        RAISE EXCEPTION '% cannot run on a standby', what
-            USING ERRCODE = 'read_only_sql_transaction', HINT = hint;
+        RAISE EXCEPTION '% cannot run on a standby', coalesce(what, 'this function')
+            USING ERRCODE = 'read_only_sql_transaction',
+                  HINT = coalesce(hint, 'Run it on the primary.');
     END IF;
 END
 $$;

@@ -34,7 +34,8 @@ COMMENT ON VIEW @extschema@.info IS
 
 -- Hot standbys record and show their own statistics; what must be written
 -- to tables (snapshots) or build an index only the primary can do.  This
--- raises read_only_sql_transaction (25006) with a hint on a standby.
+-- raises read_only_sql_transaction (25006) with a hint on a standby (a
+-- null what or hint gets a generic wording).
 CREATE FUNCTION @extschema@.check_primary(what text, hint text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -42,8 +43,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF pg_is_in_recovery() THEN
-        RAISE EXCEPTION '% cannot run on a standby', what
-            USING ERRCODE = 'read_only_sql_transaction', HINT = hint;
+        RAISE EXCEPTION '% cannot run on a standby', coalesce(what, 'this function')
+            USING ERRCODE = 'read_only_sql_transaction',
+                  HINT = coalesce(hint, 'Run it on the primary.');
     END IF;
 END
 $$;

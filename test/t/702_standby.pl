@@ -106,6 +106,22 @@ for my $f (sort keys %refuse)
 is($standby->safe_psql('postgres', 'SELECT string_agg(label, \',\') FROM observa.snapshots'),
 	'on_primary', 'the refused calls changed nothing');
 
+# observa.check_primary(what, hint), the helper behind them: any role may
+# call it; null arguments get a generic wording; on the primary it does nothing
+my ($crc, $cout, $cerr) = $standby->psql('postgres',
+	q{SELECT observa.check_primary('my_job()', 'Run my_job() on the primary.')},
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($cerr, qr/ERROR:  25006: my_job\(\) cannot run on a standby.*HINT:  Run my_job\(\) on the primary\./s,
+	'check_primary() raises 25006 with the given hint on a standby');
+($crc, $cout, $cerr) = $standby->psql('postgres', q{SELECT observa.check_primary(NULL, NULL)},
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($cerr, qr/ERROR:  25006: this function cannot run on a standby.*HINT:  Run it on the primary\./s,
+	'check_primary(NULL, NULL): the same error, in generic words');
+is($primary->safe_psql('postgres', q{
+CREATE ROLE sb_plain;
+SET ROLE sb_plain;
+SELECT observa.check_primary('x', NULL) IS NULL}), 't', 'on the primary it returns, for any role');
+
 # ---- recommend_indexes() works read-only on the standby ----
 my ($rc, $out, $err) = $standby->psql('postgres', q{
 SELECT index_def FROM observa.recommend_indexes() WHERE relname = 'sb_t'});
