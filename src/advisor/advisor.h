@@ -185,6 +185,7 @@ extern AdvShared *adv_shared;
 
 /* GUCs */
 extern double adv_sample_rate;
+extern int	adv_sample_interval;
 extern int	adv_max_queries;
 extern double adv_min_improvement;
 
