@@ -83,7 +83,6 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/queryjumble.h"
 
 #include "observa.h"
 #include "query_text.h"

@@ -62,6 +62,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -312,7 +313,7 @@ check_owner(Oid relid)
 	{
 		Oid			m = lfirst_oid(lc);
 
-		if (!pg_class_ownercheck(m, GetUserId()))
+		if (!object_ownercheck(RelationRelationId, m, GetUserId()))
 			aclcheck_error(ACLCHECK_NOT_OWNER,
 						   get_relkind_objtype(get_rel_relkind(m)),
 						   get_rel_name(m));
@@ -363,6 +364,11 @@ create_index_internal(FunctionCallInfo fcinfo)
 	Datum		result;
 
 	obs_require_preload();
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("observa.create_index() cannot run on a standby"),
+				 errhint("Create indexes on the primary, which replicates them; on a standby, observa.recommend_indexes() lists what its own workload needs.")));
 	stmt = parse_index_def(fcinfo, &def);
 	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
 	check_kind(relid);
@@ -538,7 +544,7 @@ run_portal(const char *sql, List *plans, CommandTag tag)
 	PortalStart(portal, NULL, 0, InvalidSnapshot);
 	dest = CreateDestReceiver(DestNone);
 	InitializeQueryCompletion(&qc);
-	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
+	(void) PortalRun(portal, FETCH_ALL, true, dest, dest, &qc);
 	PortalDrop(portal, false);
 }
 

@@ -244,13 +244,7 @@ observa_plan_fingerprints_1_1(PG_FUNCTION_ARGS)
 	int			n = 0;
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != PLAN_FINGERPRINT_COLS_1_1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa.plan_fingerprints() is declared with %d columns, the library returns %d",
-						rsinfo->setDesc->natts, PLAN_FINGERPRINT_COLS_1_1),
-				 errhint("Run ALTER EXTENSION observa UPDATE to match the installed library.")));
+	obs_init_srf(fcinfo, PLAN_FINGERPRINT_COLS_1_1);
 	adv_lock_attach();
 	rows = palloc(sizeof(ShapeRow) * adv_shared->max_queries * ADV_PLAN_SHAPES);
 	LWLockAcquire(&adv_shared->lock, LW_SHARED);
