@@ -3,7 +3,8 @@
  * hooks.c
  *		Executor and utility hooks: time each tracked statement, build its
  *		statement sample (sample.h) when it ends, normally or with an error,
- *		and hand the sample to every recorder.
+ *		and hand the sample to every recorder of the room table (rooms.h).
+ *		This file names no room.
  *
  * Timing: a statement's duration is the wall time spent inside
  * ExecutorStart, ExecutorRun and ExecutorFinish (each call timed, so the
@@ -20,8 +21,9 @@
  * SQLSTATE (cancels and timeouts included), then re-throws.  Each
  * statement is recorded at most once.
  *
- * Nesting: nesting_level counts executor and utility levels as
- * pg_stat_statements does; observa.track decides which levels are timed.
+ * Nesting: obs_nesting_depth (core.c) counts executor and utility levels
+ * as pg_stat_statements does; observa.track (core.c) decides which levels
+ * are timed.
  * EXECUTE, PREPARE and DEALLOCATE are not themselves timed (the executed
  * statement is), and do not add a level.
  *
@@ -38,28 +40,10 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "observa.h"
+#include "core.h"
+#include "hooks.h"
 #include "relations.h"
-
-typedef enum ObsTrackLevel
-{
-	OBS_TRACK_NONE,
-	OBS_TRACK_TOP,
-	OBS_TRACK_ALL
-} ObsTrackLevel;
-
-static const struct config_enum_entry track_options[] = {
-	{"none", OBS_TRACK_NONE, false},
-	{"top", OBS_TRACK_TOP, false},
-	{"all", OBS_TRACK_ALL, false},
-	{NULL, 0, false}
-};
-
-static int	obs_track = OBS_TRACK_TOP;
-static bool obs_track_utility = true;
-
-/* current executor/utility nesting depth */
-static int	nesting_level = 0;
+#include "rooms.h"
 
 /* timing state of one executor statement */
 typedef struct ObsQueryState
@@ -93,10 +77,7 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
 
-#define obs_enabled(level) \
-	(!IsParallelWorker() && \
-	 (obs_track == OBS_TRACK_ALL || \
-	  (obs_track == OBS_TRACK_TOP && (level) == 0)))
+#define obs_enabled(level) obs_track_level(level)
 
 /* utility statements timed as such (the executed statement is timed instead) */
 #define OBS_TIMED_UTILITY(n) \
@@ -105,25 +86,6 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 void
 obs_hooks_init(void)
 {
-	DefineCustomEnumVariable("observa.track",
-							 "Selects which statements observa times.",
-							 "top: statements issued by clients; all: also statements nested in functions; none: nothing.",
-							 &obs_track,
-							 OBS_TRACK_TOP,
-							 track_options,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("observa.track_utility",
-							 "Selects whether observa times utility statements.",
-							 NULL,
-							 &obs_track_utility,
-							 true,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = obs_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;
@@ -136,34 +98,18 @@ obs_hooks_init(void)
 	ProcessUtility_hook = obs_ProcessUtility;
 }
 
-int
-obs_nesting_level(void)
-{
-	return nesting_level;
-}
-
-/*
- * Would a statement at this nesting level be timed?  For rooms that act
- * before the executor (query_text.c stores texts at parse analysis).
- */
-bool
-obs_would_track(int level, bool utility)
-{
-	if (utility && !obs_track_utility)
-		return false;
-	return obs_enabled(level);
-}
-
 /* hand a finished sample to every recorder */
 static void
 obs_dispatch(const ObsSample *sample)
 {
-	obs_table_stats_record(sample);
-	obs_statement_stats_record(sample);
-	obs_query_text_record(sample);
-	obs_slow_ring_record(sample);
-	obs_advisor_record(sample);
-	obs_tenant_stats_record(sample);
+	int			i;
+
+	OBS_COUNT_STATEMENT();
+	for (i = 0; i < obs_nrooms; i++)
+	{
+		if (obs_rooms[i].record)
+			obs_rooms[i].record(sample);
+	}
 }
 
 static void
@@ -251,8 +197,9 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	instr_time	start;
 	ObsQueryState *state;
 	MemoryContext oldcxt;
+	int			i;
 
-	if (!obs_enabled(nesting_level) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	if (!obs_enabled(obs_nesting_depth) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
 		if (prev_ExecutorStart)
 			prev_ExecutorStart(queryDesc, eflags);
@@ -262,8 +209,11 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	}
 
 	/* rooms that need instrumentation ask for it now */
-	obs_slow_ring_executor_start(queryDesc, eflags);
-	obs_advisor_executor_start(queryDesc, eflags);
+	for (i = 0; i < obs_nrooms; i++)
+	{
+		if (obs_rooms[i].executor_start)
+			obs_rooms[i].executor_start(queryDesc, eflags);
+	}
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
@@ -278,7 +228,7 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		ObsQueryState failed_state;
 
 		memset(&failed_state, 0, sizeof(failed_state));
-		failed_state.level = nesting_level;
+		failed_state.level = obs_nesting_depth;
 		accumulate(&failed_state, start);
 		record_query(&failed_state, queryDesc, true);
 		PG_RE_THROW();
@@ -289,7 +239,7 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	state = palloc0(sizeof(ObsQueryState));
 	MemoryContextSwitchTo(oldcxt);
 	state->query_desc = queryDesc;
-	state->level = nesting_level;
+	state->level = obs_nesting_depth;
 	state->cb.func = state_reset_callback;
 	state->cb.arg = state;
 	MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt,
@@ -309,7 +259,7 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 
 	if (state)
 		INSTR_TIME_SET_CURRENT(start);
-	nesting_level++;
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
@@ -321,7 +271,7 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 		if (state)
 		{
 			accumulate(state, start);
@@ -330,7 +280,7 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
+	obs_nesting_depth--;
 	if (state)
 		accumulate(state, start);
 }
@@ -343,7 +293,7 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 
 	if (state)
 		INSTR_TIME_SET_CURRENT(start);
-	nesting_level++;
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorFinish)
@@ -353,7 +303,7 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 		if (state)
 		{
 			accumulate(state, start);
@@ -362,7 +312,7 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
+	obs_nesting_depth--;
 	if (state)
 		accumulate(state, start);
 }
@@ -410,7 +360,7 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	ObsSample	sample;
 	instr_time	start;
 
-	if (!obs_track_utility || !obs_enabled(nesting_level) ||
+	if (!obs_would_track(obs_nesting_depth, true) ||
 		!OBS_TIMED_UTILITY(parsetree))
 	{
 		if (prev_ProcessUtility)
@@ -425,8 +375,8 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	memset(&sample, 0, sizeof(sample));
 	sample.dbid = MyDatabaseId;
 	sample.userid = GetUserId();
-	sample.nesting_level = nesting_level;
-	sample.toplevel = (nesting_level == 0);
+	sample.nesting_level = obs_nesting_depth;
+	sample.toplevel = (obs_nesting_depth == 0);
 	obs_sample_from_utility(&sample, pstmt);
 	sample.pstmt = pstmt;
 	sample.source_text = queryString;
@@ -435,7 +385,7 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	sample.params = params;
 
 	INSTR_TIME_SET_CURRENT(start);
-	nesting_level++;
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -447,11 +397,11 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 		record_utility(&sample, start, qc, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
+	obs_nesting_depth--;
 	record_utility(&sample, start, qc, false);
 }

@@ -150,6 +150,7 @@ static void qt_post_parse_analyze(ParseState *pstate, Query *query,
 static void qt_insert_locked(const QtKey *key, const char *text, int len,
 							 bool truncated);
 static int	qt_cmp_stamp(const void *a, const void *b);
+static int	qt_lock_id = 0;		/* lock counter (core.h) */
 static void qt_load(void);
 static void qt_shmem_exit(int code, Datum arg);
 
@@ -162,6 +163,7 @@ qt_entry_size(void)
 void
 obs_query_text_init(void)
 {
+	qt_lock_id = obs_lock_counter("query_text");
 	DefineCustomIntVariable("observa.max_query_text",
 							"Longest statement text observa keeps, in bytes.",
 							"Longer texts are truncated and end with \"...\".",
@@ -395,7 +397,7 @@ qt_make_key(QtKey *key, Oid dbid, uint64 queryid)
 static void
 qt_lock_exclusive(void)
 {
-	LWLockAcquire(&qt_shared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(qt_lock_id, &qt_shared->lock, LW_EXCLUSIVE);
 	qt_shared->writing = true;
 }
 
@@ -460,7 +462,7 @@ qt_lookup_touch(const QtKey *key)
 {
 	QtEntry    *entry;
 
-	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(qt_lock_id, &qt_shared->lock, LW_SHARED);
 	entry = hash_search(qt_hash, key, HASH_FIND, NULL);
 	if (entry)
 	{
@@ -768,7 +770,7 @@ obs_query_text_info(ObsInfoSink *sink)
 
 	if (qt_shared == NULL)
 		return;
-	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(qt_lock_id, &qt_shared->lock, LW_SHARED);
 	entries = hash_get_num_entries(qt_hash);
 	evictions = qt_shared->evictions;
 	truncations = qt_shared->truncations;
@@ -793,9 +795,6 @@ obs_query_text_info(ObsInfoSink *sink)
 					 "bytes of the stored texts");
 	obs_info_add_int(sink, "query_text", "resets", resets,
 					 "times every text was forgotten (observa.reset()) since start");
-	obs_info_add_int(sink, "query_text", "shared_memory_bytes",
-					 (int64) obs_query_text_shmem_size(),
-					 "shared memory of the text store");
 }
 
 char *
@@ -811,7 +810,7 @@ obs_query_text_get(Oid dbid, uint64 queryid, bool *truncated)
 		return NULL;
 
 	qt_make_key(&key, dbid, queryid);
-	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(qt_lock_id, &qt_shared->lock, LW_SHARED);
 	entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
 	if (entry != NULL)
 	{
@@ -865,7 +864,7 @@ obs_query_text_release(Oid dbid, uint64 queryid)
 }
 
 void
-obs_query_text_reset(void)
+obs_query_text_reset(TimestampTz now)
 {
 	HASH_SEQ_STATUS status;
 	QtEntry    *entry;

@@ -872,10 +872,7 @@ obs_slow_ring_info(ObsInfoSink *sink)
 	obs_info_add_int(sink, "slow_queries", "slot_bytes",
 					 (int64) ring->slot_size,
 					 "shared memory per slot (sized by the *_limit settings)");
-	obs_info_add_int(sink, "slow_queries", "shared_memory_bytes",
-					 (int64) obs_slow_ring_shmem_size(),
-					 "shared memory of the slow-query ring");
-	obs_info_add(sink, "slow_queries", "last_reset",
-				 timestamptz_to_str((TimestampTz) pg_atomic_read_u64(&ring->reset_time)),
+	obs_info_add_time(sink, "slow_queries", "stats_reset",
+					  (TimestampTz) pg_atomic_read_u64(&ring->reset_time),
 				 "time of the last observa.reset_slow_queries() or server start");
 }

@@ -274,12 +274,7 @@ observa_slow_queries_1_0(PG_FUNCTION_ARGS)
 				 errhint("Pass the number of newest entries wanted, or 0 for none.")));
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != SLOW_COLS_1_0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("observa.slow_queries returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, SLOW_COLS_1_0),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
+	obs_check_result_columns(rsinfo, SLOW_COLS_1_0);
 
 	r = obs_slow_ring_get();
 	see_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);

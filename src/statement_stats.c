@@ -140,10 +140,10 @@ obs_statement_stats_info(ObsInfoSink *sink)
 		obs_store_info(stmt_store, sink, "statement_stats");
 }
 
-TimestampTz
-obs_statement_stats_reset(void)
+void
+obs_statement_stats_reset(TimestampTz now)
 {
-	return obs_store_reset(stmt_store);
+	obs_store_reset(stmt_store, now);
 }
 
 /* does an entry share (dbid, queryid) with *arg? */
@@ -170,17 +170,6 @@ statement_evicted(ObsStore *store, const void *key, const void *aux)
 /* ----------------------------------------------------------------
  * SQL functions
  * ---------------------------------------------------------------- */
-
-static void
-check_columns(ReturnSetInfo *rsinfo, int expected)
-{
-	if (rsinfo->setDesc->natts != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa function returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, expected),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
-}
 
 static const char *
 statement_operation_name(const StatementAux *aux)
@@ -224,7 +213,7 @@ observa_statement_stats_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	static const double qs[3] = {0.5, 0.95, 0.99};
-	int64		since_us = -1;
+	int64		since_us;
 	Oid			me = GetUserId();
 	bool		see_all;
 	ObsStoreRow *rows;
@@ -232,17 +221,9 @@ observa_statement_stats_1_0(PG_FUNCTION_ARGS)
 				i;
 
 	obs_require_preload();
-	if (PG_NARGS() > 0)
-	{
-		if (PG_ARGISNULL(0))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("since must not be NULL"),
-					 errhint("Call observa.statement_stats() for statistics since reset.")));
-		since_us = obs_store_interval_us(PG_GETARG_DATUM(0));
-	}
+	since_us = obs_since_arg(fcinfo, 0, "statement_stats");
 	InitMaterializedSRF(fcinfo, 0);
-	check_columns(rsinfo, STATEMENT_STATS_COLS);
+	obs_check_result_columns(rsinfo, STATEMENT_STATS_COLS);
 
 	see_all = superuser() || has_privs_of_role(me, ROLE_PG_READ_ALL_STATS);
 	rows = obs_store_snapshot(stmt_store, since_us, qs, 3, NULL, 0, &nrows);
@@ -313,9 +294,9 @@ observa_statement_percentiles_1_0(PG_FUNCTION_ARGS)
 				j;
 
 	obs_require_preload();
-	qs = obs_store_float8_arg(fcinfo, 0, "quantiles", true, &nq);
+	qs = obs_float8_array_arg(fcinfo, 0, "quantiles", true, &nq);
 	InitMaterializedSRF(fcinfo, 0);
-	check_columns(rsinfo, 8);
+	obs_check_result_columns(rsinfo, 8);
 
 	rows = obs_store_snapshot(stmt_store, -1, qs, nq, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)

@@ -87,6 +87,7 @@
 #include "utils/timestamp.h"
 
 #include "histogram.h"
+#include "persist.h"
 #include "store.h"
 
 /* flush policy */
@@ -98,8 +99,7 @@
 #define OBS_PENDING_PAIRS_MAX	96	/* flush when a key has this many */
 
 /* persistence file */
-#define OBS_STORE_FILE_MAGIC	0x0B5E5701
-#define OBS_STORE_FILE_FORMAT	1
+#define OBS_STORE_FILE_FORMAT	2
 
 #define OBS_MAX_STORES			8
 
@@ -108,7 +108,6 @@ static int	obs_window_s = 60;
 static int	obs_windows = 60;
 static int	obs_window_slots = 1024;
 static double obs_histogram_error = OBS_HIST_DEFAULT_ERROR;
-static bool obs_save = true;
 
 typedef struct StoreEntry
 {
@@ -190,6 +189,8 @@ struct ObsStore
 	uint64		pdropped;
 	TimestampTz last_flush;
 
+	int			lock_id;		/* obs_lock_counter() of cfg->name */
+
 	/* eviction scratch, allocated before the exclusive lock is taken */
 	void	   *scratch_scores;
 	char	   *scratch_evicted;
@@ -223,7 +224,7 @@ static void store_shmem_exit(int code, Datum arg);
  * ---------------------------------------------------------------- */
 
 void
-obs_store_define_gucs(void)
+obs_store_init(void)
 {
 	DefineCustomIntVariable("observa.window",
 							"Length of one statistics time window.",
@@ -256,14 +257,6 @@ obs_store_define_gucs(void)
 							 OBS_HIST_DEFAULT_ERROR, OBS_HIST_MIN_ERROR,
 							 OBS_HIST_MAX_ERROR,
 							 PGC_POSTMASTER,
-							 0,
-							 NULL, NULL, NULL);
-	DefineCustomBoolVariable("observa.save",
-							 "Saves observa statistics across server shutdowns.",
-							 NULL,
-							 &obs_save,
-							 true,
-							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
 	/*
@@ -396,6 +389,7 @@ obs_store_attach(const ObsStoreConfig *cfg)
 		s->pending = MemoryContextAllocZero(TopMemoryContext,
 											sizeof(Pending) * OBS_PENDING_MAX);
 		s->cfg = cfg;
+		s->lock_id = obs_lock_counter(cfg->name);
 		stores[nstores++] = s;
 	}
 	s->hist_size = obs_hist_size();
@@ -715,7 +709,7 @@ store_evict(ObsStore *s)
 
 		if (!e->in_use)
 			continue;
-		SpinLockAcquire(&e->mutex);
+		OBS_SPIN_ACQUIRE(s->lock_id, &e->mutex);
 		e->usage *= 0.95;
 		scores[n].usage = e->usage;
 		SpinLockRelease(&e->mutex);
@@ -798,7 +792,7 @@ window_apply(ObsStore *s, int32 slot, uint32 gen, int32 ws, int64 wepoch,
 	if (ws >= 0 && wepoch == epoch)
 	{
 		w = &s->wslots[ws];
-		SpinLockAcquire(&w->mutex);
+		OBS_SPIN_ACQUIRE(s->lock_id, &w->mutex);
 		if (w->owner == slot && w->generation == gen && w->epoch == epoch)
 		{
 			counters_merge(&w->c, &p->c);
@@ -810,13 +804,13 @@ window_apply(ObsStore *s, int32 slot, uint32 gen, int32 ws, int64 wepoch,
 	}
 
 	/* take the next slot of the ring: the oldest one */
-	SpinLockAcquire(&sh->ring_mutex);
+	OBS_SPIN_ACQUIRE(s->lock_id, &sh->ring_mutex);
 	ws = sh->ring_next;
 	sh->ring_next = (ws + 1) % s->nwslots;
 	SpinLockRelease(&sh->ring_mutex);
 
 	w = &s->wslots[ws];
-	SpinLockAcquire(&w->mutex);
+	OBS_SPIN_ACQUIRE(s->lock_id, &w->mutex);
 	if (w->owner >= 0 && w->epoch > epoch - sh->windows)
 		pg_atomic_fetch_add_u64(&sh->window_recycles, 1);
 	w->owner = -1;				/* writers and readers now skip it */
@@ -824,7 +818,7 @@ window_apply(ObsStore *s, int32 slot, uint32 gen, int32 ws, int64 wepoch,
 
 	obs_hist_reset(WSLOT_HIST(s, ws));
 
-	SpinLockAcquire(&w->mutex);
+	OBS_SPIN_ACQUIRE(s->lock_id, &w->mutex);
 	w->owner = slot;
 	w->generation = gen;
 	w->epoch = epoch;
@@ -832,7 +826,7 @@ window_apply(ObsStore *s, int32 slot, uint32 gen, int32 ws, int64 wepoch,
 	hist_add_pairs(WSLOT_HIST(s, ws), p);
 	SpinLockRelease(&w->mutex);
 
-	SpinLockAcquire(&s->entries[slot].mutex);
+	OBS_SPIN_ACQUIRE(s->lock_id, &s->entries[slot].mutex);
 	if (s->entries[slot].generation == gen)
 	{
 		s->entries[slot].wslot = ws;
@@ -850,7 +844,7 @@ entry_apply(ObsStore *s, int32 slot, const Pending *p)
 	int64		wepoch;
 	uint32		gen;
 
-	SpinLockAcquire(&e->mutex);
+	OBS_SPIN_ACQUIRE(s->lock_id, &e->mutex);
 	counters_merge(&e->c, &p->c);
 	e->usage += (double) p->c.calls;
 	hist_add_pairs(ENTRY_HIST(s, slot), p);
@@ -880,7 +874,7 @@ store_flush(ObsStore *s)
 		return;
 	}
 
-	LWLockAcquire(&sh->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(s->lock_id, &sh->lock, LW_SHARED);
 	if (pg_atomic_read_u32(&sh->reset_count) != s->preset)
 	{
 		LWLockRelease(&sh->lock);
@@ -917,7 +911,7 @@ store_flush(ObsStore *s)
 		}
 		s->nevicted = 0;
 
-		LWLockAcquire(&sh->lock, LW_EXCLUSIVE);
+		OBS_LWLOCK_ACQUIRE(s->lock_id, &sh->lock, LW_EXCLUSIVE);
 		if (pg_atomic_read_u32(&sh->reset_count) == s->preset)
 		{
 			for (i = 0; i < s->npending; i++)
@@ -953,6 +947,7 @@ store_flush(ObsStore *s)
 
 	pending_clear(s);
 	s->last_flush = GetCurrentTimestamp();
+	obs_lock_counts_publish();
 }
 
 void
@@ -962,15 +957,14 @@ obs_store_flush(ObsStore *s)
 		store_flush(s);
 }
 
-TimestampTz
-obs_store_reset(ObsStore *s)
+void
+obs_store_reset(ObsStore *s, TimestampTz now)
 {
 	StoreShared *sh = s->sh;
-	TimestampTz now = GetCurrentTimestamp();
 	int			i;
 
 	pending_clear(s);
-	LWLockAcquire(&sh->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(s->lock_id, &sh->lock, LW_EXCLUSIVE);
 	for (i = 0; i < s->cfg->capacity; i++)
 	{
 		StoreEntry *e = &s->entries[i];
@@ -987,7 +981,7 @@ obs_store_reset(ObsStore *s)
 	sh->nused = 0;
 	for (i = 0; i < s->nwslots; i++)
 	{
-		SpinLockAcquire(&s->wslots[i].mutex);
+		OBS_SPIN_ACQUIRE(s->lock_id, &s->wslots[i].mutex);
 		s->wslots[i].owner = -1;
 		SpinLockRelease(&s->wslots[i].mutex);
 	}
@@ -997,7 +991,6 @@ obs_store_reset(ObsStore *s)
 	sh->stats_reset = now;
 	pg_atomic_fetch_add_u32(&sh->reset_count, 1);
 	LWLockRelease(&sh->lock);
-	return now;
 }
 
 /* ----------------------------------------------------------------
@@ -1099,7 +1092,7 @@ obs_store_snapshot(ObsStore *s, int64 since_us, const double *qs, int nq,
 
 	store_flush(s);
 
-	LWLockAcquire(&sh->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(s->lock_id, &sh->lock, LW_SHARED);
 	if (since_us < 0)
 	{
 		for (i = 0; i < cap; i++)
@@ -1109,7 +1102,7 @@ obs_store_snapshot(ObsStore *s, int64 since_us, const double *qs, int nq,
 
 			if (!e->in_use)
 				continue;
-			SpinLockAcquire(&e->mutex);
+			OBS_SPIN_ACQUIRE(s->lock_id, &e->mutex);
 			row->c = e->c;
 			row->since = e->since;
 			memcpy(tmp, ENTRY_HIST(s, i), s->hist_size);
@@ -1142,7 +1135,7 @@ obs_store_snapshot(ObsStore *s, int64 since_us, const double *qs, int nq,
 			ObsCounters c;
 			ObsStoreRow *row;
 
-			SpinLockAcquire(&w->mutex);
+			OBS_SPIN_ACQUIRE(s->lock_id, &w->mutex);
 			owner = w->owner;
 			gen = w->generation;
 			epoch = w->epoch;
@@ -1199,7 +1192,7 @@ obs_store_any(ObsStore *s, bool (*pred) (const void *key, void *arg),
 	bool		found = false;
 	int			i;
 
-	LWLockAcquire(&s->sh->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(s->lock_id, &s->sh->lock, LW_SHARED);
 	for (i = 0; i < s->cfg->capacity && !found; i++)
 	{
 		if (s->entries[i].in_use && pred(ENTRY_KEY(s, i), arg))
@@ -1207,21 +1200,6 @@ obs_store_any(ObsStore *s, bool (*pred) (const void *key, void *arg),
 	}
 	LWLockRelease(&s->sh->lock);
 	return found;
-}
-
-int64
-obs_store_interval_us(Datum d)
-{
-	Interval   *iv = DatumGetIntervalP(d);
-	int64		us;
-
-	us = iv->time + ((int64) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
-	if (us <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("interval must be positive"),
-				 errhint("Pass how far back to look, for example interval '5 minutes'.")));
-	return us;
 }
 
 void
@@ -1238,14 +1216,14 @@ obs_store_info(ObsStore *s, ObsInfoSink *sink, const char *section)
 	int64		cur = GetCurrentTimestamp() / sh->window_us;
 
 	store_flush(s);
-	LWLockAcquire(&sh->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(s->lock_id, &sh->lock, LW_SHARED);
 	nused = sh->nused;
 	evictions = sh->evictions;
 	reset = sh->stats_reset;
 	strlcpy(state, sh->file_state, sizeof(state));
 	for (i = 0; i < s->nwslots; i++)
 	{
-		SpinLockAcquire(&s->wslots[i].mutex);
+		OBS_SPIN_ACQUIRE(s->lock_id, &s->wslots[i].mutex);
 		if (s->wslots[i].owner >= 0 && s->wslots[i].epoch > cur - sh->windows)
 			wused++;
 		SpinLockRelease(&s->wslots[i].mutex);
@@ -1257,15 +1235,12 @@ obs_store_info(ObsStore *s, ObsInfoSink *sink, const char *section)
 					 "maximum number of entries");
 	obs_info_add_int(sink, section, "evictions", evictions,
 					 "entries evicted to make room since the last reset");
-	obs_info_add_int(sink, section, "shared_memory_bytes",
-					 (int64) obs_store_shmem_size(s->cfg),
-					 "shared memory of this store (entries, histograms, windows)");
 	obs_info_add_int(sink, section, "bytes_per_entry",
 					 (int64) (s->hist_size + sizeof(StoreEntry) +
 							  s->cfg->keysize + s->cfg->auxsize + sizeof(int32) +
 							  hash_entry_size(s->cfg)),
 					 "shared memory per entry, since-reset histogram included");
-	obs_info_add(sink, section, "stats_reset", timestamptz_to_str(reset),
+	obs_info_add_time(sink, section, "stats_reset", reset,
 				 "time of the last observa.reset() (or of the start with empty statistics)");
 	snprintf(buf, sizeof(buf), "%d s", (int) (sh->window_us / USECS_PER_SEC));
 	obs_info_add(sink, section, "window", buf, "length of one time window (observa.window)");
@@ -1286,25 +1261,13 @@ obs_store_info(ObsStore *s, ObsInfoSink *sink, const char *section)
 				 "relative error bound of percentiles (observa.histogram_error)");
 	obs_info_add(sink, section, "persistence", state,
 				 "what start-up did with the saved statistics file");
-	obs_info_add(sink, section, "save", obs_save ? "on" : "off",
+	obs_info_add(sink, section, "save", obs_save_enabled() ? "on" : "off",
 				 "statistics are saved at shutdown (observa.save)");
 }
 
 /* ----------------------------------------------------------------
- * persistence
+ * persistence (the file format is persist.c's)
  * ---------------------------------------------------------------- */
-
-typedef struct StoreFileHeader
-{
-	uint32		magic;
-	uint32		format;
-	uint32		pg_version;
-	int32		nbuckets;
-	uint32		keysize;
-	uint32		auxsize;
-	int64		nentries;
-	TimestampTz stats_reset;
-} StoreFileHeader;
 
 typedef struct StoreFileRecord
 {
@@ -1313,13 +1276,7 @@ typedef struct StoreFileRecord
 	ObsCounters c;
 } StoreFileRecord;
 
-static void
-store_path(ObsStore *s, char *path, Size len, bool tmp)
-{
-	snprintf(path, len, "%s/observa_%s.stat%s", PGSTAT_STAT_PERMANENT_DIRECTORY,
-			 s->cfg->name, tmp ? ".tmp" : "");
-}
-
+/* record: StoreFileRecord, key, aux, since-reset histogram */
 static Size
 record_size(ObsStore *s)
 {
@@ -1328,51 +1285,36 @@ record_size(ObsStore *s)
 }
 
 static void
+store_file_shape(ObsStore *s, ObsFileShape *shape)
+{
+	memset(shape, 0, sizeof(*shape));
+	shape->name = s->cfg->name;
+	shape->format = OBS_STORE_FILE_FORMAT;
+	/* histogram shape and key/aux sizes: a file of other settings is refused */
+	shape->layout = (uint32) obs_hist_nbuckets() ^
+		((uint32) s->cfg->keysize << 16) ^ ((uint32) s->cfg->auxsize << 24);
+	shape->record_size = (uint32) record_size(s);
+}
+
+static void
 store_shmem_exit(int code, Datum arg)
 {
 	ObsStore   *s = (ObsStore *) DatumGetPointer(arg);
-	char		path[MAXPGPATH];
-	char		tmppath[MAXPGPATH];
-	FILE	   *f;
-	StoreFileHeader hdr;
-	pg_crc32c	crc;
-	char	   *rec;
+	ObsFileShape shape;
+	ObsSaveFile sf;
 	int64		n = 0;
 	int			i;
-
-	/* never dump after a crash: shared memory may be inconsistent */
-	if (code != 0 || !obs_save)
-		return;
-
-	store_path(s, path, sizeof(path), false);
-	store_path(s, tmppath, sizeof(tmppath), true);
-	f = AllocateFile(tmppath, PG_BINARY_W);
-	if (f == NULL)
-		goto error;
 
 	for (i = 0; i < s->cfg->capacity; i++)
 		if (s->entries[i].in_use && s->entries[i].c.calls > 0)
 			n++;
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.magic = OBS_STORE_FILE_MAGIC;
-	hdr.format = OBS_STORE_FILE_FORMAT;
-	hdr.pg_version = PG_VERSION_NUM;
-	hdr.nbuckets = obs_hist_nbuckets();
-	hdr.keysize = s->cfg->keysize;
-	hdr.auxsize = s->cfg->auxsize;
-	hdr.nentries = n;
-	hdr.stats_reset = s->sh->stats_reset;
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, &hdr, sizeof(hdr));
-	if (fwrite(&hdr, sizeof(hdr), 1, f) != 1)
-		goto error;
-
-	rec = palloc0(record_size(s));
+	store_file_shape(s, &shape);
+	if (!obs_save_begin(&sf, &shape, code, n, s->sh->stats_reset))
+		return;
 	for (i = 0; i < s->cfg->capacity; i++)
 	{
 		StoreEntry *e = &s->entries[i];
 		StoreFileRecord r;
-		char	   *p = rec;
 
 		if (!e->in_use || e->c.calls == 0)
 			continue;
@@ -1380,181 +1322,51 @@ store_shmem_exit(int code, Datum arg)
 		r.since = e->since;
 		r.usage = e->usage;
 		r.c = e->c;
-		memcpy(p, &r, sizeof(r));
-		p += sizeof(r);
-		memcpy(p, ENTRY_KEY(s, i), s->cfg->keysize);
-		p += s->cfg->keysize;
-		memcpy(p, ENTRY_AUX(s, i), s->cfg->auxsize);
-		p += s->cfg->auxsize;
-		memcpy(p, ENTRY_HIST(s, i), s->hist_size);
-		COMP_CRC32C(crc, rec, record_size(s));
-		if (fwrite(rec, record_size(s), 1, f) != 1)
-			goto error;
+		obs_save_write(&sf, &r, sizeof(r));
+		obs_save_write(&sf, ENTRY_KEY(s, i), s->cfg->keysize);
+		obs_save_write(&sf, ENTRY_AUX(s, i), s->cfg->auxsize);
+		obs_save_write(&sf, ENTRY_HIST(s, i), s->hist_size);
 	}
-	obs_stat_file_commit(f, crc, tmppath, path);
-	return;
-
-error:
-	obs_stat_file_abort(f, tmppath);
-}
-
-static void
-set_file_state(ObsStore *s, const char *path, const char *state)
-{
-	strlcpy(s->sh->file_state, state, sizeof(s->sh->file_state));
-	ereport(LOG,
-			(errmsg("observa: %s statistics file \"%s\": %s",
-					s->cfg->name, path, state)));
+	obs_save_end(&sf);
 }
 
 /*
- * A saved-statistics file is written to tmppath, CRC-32C accumulated over
- * its payload.  obs_stat_file_commit appends the final CRC, closes the file
- * and moves it over path; obs_stat_file_abort logs the failure (errno
- * intact), closes f when not NULL and removes the temporary file.  Both
- * only LOG: they run at shutdown, where an error must not stop the exit.
+ * Read the saved statistics (postmaster start-up, no concurrency).  One
+ * record at a time through a buffer of one record: the file's size says
+ * nothing about the memory used.  Entries beyond the capacity are counted
+ * as not loaded.
  */
-void
-obs_stat_file_abort(FILE *f, const char *tmppath)
-{
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("could not write observa statistics file \"%s\": %m",
-					tmppath)));
-	if (f)
-		FreeFile(f);
-	unlink(tmppath);
-}
-
-void
-obs_stat_file_commit(FILE *f, pg_crc32c crc, const char *tmppath,
-					 const char *path)
-{
-	FIN_CRC32C(crc);
-	if (fwrite(&crc, sizeof(crc), 1, f) != 1)
-	{
-		obs_stat_file_abort(f, tmppath);
-		return;
-	}
-	if (FreeFile(f))
-	{
-		obs_stat_file_abort(NULL, tmppath);
-		return;
-	}
-	(void) durable_rename(tmppath, path, LOG);
-}
-
-/*
- * True if the control file says the previous shutdown was clean (a saved
- * statistics file may be trusted); false after a crash or an immediate
- * stop, or if the control file cannot be trusted.  Postmaster start-up only.
- */
-bool
-obs_previous_shutdown_clean(void)
-{
-	ControlFileData *control;
-	bool		crc_ok;
-
-	control = get_controlfile(DataDir, &crc_ok);
-	return crc_ok && (control->state == DB_SHUTDOWNED ||
-					  control->state == DB_SHUTDOWNED_IN_RECOVERY);
-}
-
-/* read the saved statistics (postmaster start-up, no concurrency) */
 static void
 store_load(ObsStore *s)
 {
-	char		path[MAXPGPATH];
-	struct stat st;
-	FILE	   *f;
-	char	   *buf = NULL;
-	StoreFileHeader hdr;
-	pg_crc32c	crc,
-				filecrc;
+	ObsFileShape shape;
+	ObsLoadFile lf;
 	Size		rsize = record_size(s);
+	char	   *rec;
 	int64		i,
 				loaded = 0;
 	char		msg[160];
 
-	store_path(s, path, sizeof(path), false);
-	if (stat(path, &st) != 0)
-	{
-		strlcpy(s->sh->file_state, "no file", sizeof(s->sh->file_state));
+	store_file_shape(s, &shape);
+	if (!obs_load_begin(&lf, &shape, s->sh->file_state, sizeof(s->sh->file_state)))
 		return;
-	}
-	if (!obs_save)
+	rec = MemoryContextAllocExtended(TopMemoryContext, rsize, MCXT_ALLOC_NO_OOM);
+	for (i = 0; rec != NULL && i < lf.nrecords && s->sh->nfree > 0; i++)
 	{
-		set_file_state(s, path, "ignored: observa.save is off");
-		goto done;
-	}
-
-	if (!obs_previous_shutdown_clean())
-	{
-		set_file_state(s, path, "ignored: the previous shutdown was not clean");
-		goto done;
-	}
-
-	if ((Size) st.st_size < sizeof(hdr) + sizeof(pg_crc32c))
-	{
-		set_file_state(s, path, "ignored: truncated");
-		goto done;
-	}
-	f = AllocateFile(path, PG_BINARY_R);
-	if (f == NULL)
-	{
-		set_file_state(s, path, "ignored: cannot be opened");
-		goto done;
-	}
-	buf = palloc(st.st_size);
-	if (fread(buf, 1, st.st_size, f) != (size_t) st.st_size)
-	{
-		FreeFile(f);
-		set_file_state(s, path, "ignored: cannot be read");
-		goto done;
-	}
-	FreeFile(f);
-
-	memcpy(&hdr, buf, sizeof(hdr));
-	if (hdr.magic != OBS_STORE_FILE_MAGIC || hdr.format != OBS_STORE_FILE_FORMAT ||
-		hdr.pg_version / 100 != PG_VERSION_NUM / 100)
-	{
-		set_file_state(s, path, "ignored: not an observa file of this version");
-		goto done;
-	}
-	if (hdr.nbuckets != obs_hist_nbuckets() || hdr.keysize != s->cfg->keysize ||
-		hdr.auxsize != s->cfg->auxsize)
-	{
-		set_file_state(s, path, "ignored: written with a different histogram_error or layout");
-		goto done;
-	}
-	if (hdr.nentries < 0 ||
-		(Size) st.st_size != sizeof(hdr) + (Size) hdr.nentries * rsize + sizeof(pg_crc32c))
-	{
-		set_file_state(s, path, "ignored: truncated or wrong length");
-		goto done;
-	}
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, buf, sizeof(hdr) + (Size) hdr.nentries * rsize);
-	FIN_CRC32C(crc);
-	memcpy(&filecrc, buf + sizeof(hdr) + (Size) hdr.nentries * rsize, sizeof(filecrc));
-	if (!EQ_CRC32C(crc, filecrc))
-	{
-		set_file_state(s, path, "ignored: checksum mismatch");
-		goto done;
-	}
-
-	for (i = 0; i < hdr.nentries && s->sh->nfree > 0; i++)
-	{
-		char	   *p = buf + sizeof(hdr) + (Size) i * rsize;
+		char	   *p = rec;
 		StoreFileRecord r;
 		int32		slot;
 		StoreEntry *e;
 
+		if (!obs_load_read(&lf, rec, rsize))
+			break;
 		memcpy(&r, p, sizeof(r));
 		p += sizeof(r);
-		if (shared_find(s, p) >= 0)
+		if (r.c.calls <= 0 || shared_find(s, p) >= 0)
 			continue;
 		slot = store_create(s, p, p + s->cfg->keysize, r.since);
+		if (slot < 0)
+			break;
 		e = &s->entries[slot];
 		e->c = r.c;
 		e->usage = r.usage;
@@ -1562,80 +1374,10 @@ store_load(ObsStore *s)
 			   s->hist_size);
 		loaded++;
 	}
-	s->sh->stats_reset = hdr.stats_reset;
+	if (rec)
+		pfree(rec);
+	s->sh->stats_reset = lf.hdr.stats_reset;
 	snprintf(msg, sizeof(msg), "loaded " INT64_FORMAT " of " INT64_FORMAT " entries",
-			 loaded, hdr.nentries);
-	set_file_state(s, path, msg);
-
-done:
-	if (buf)
-		pfree(buf);
-	if (unlink(path) != 0 && errno != ENOENT)
-		ereport(LOG,
-				(errcode_for_file_access(),
-				 errmsg("could not remove observa statistics file \"%s\": %m", path)));
-}
-
-/* ----------------------------------------------------------------
- * SQL argument helpers
- * ---------------------------------------------------------------- */
-
-double *
-obs_store_float8_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
-					 bool quantiles, int *n)
-{
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	double	   *out;
-	int			i;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", argname),
-				 quantiles ? errhint("Pass an array of quantiles between 0 and 1, for example ARRAY[0.5, 0.99].")
-				 : errhint("Pass an array of bounds in milliseconds, for example ARRAY[1, 10, 100].")));
-	arr = PG_GETARG_ARRAYTYPE_P(argno);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a one-dimensional array", argname)));
-	deconstruct_array(arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
-					  TYPALIGN_DOUBLE, &elems, &nulls, &nelems);
-	if (nelems == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", argname),
-				 quantiles ? errhint("Pass at least one quantile between 0 and 1.")
-				 : errhint("Pass at least one bound in milliseconds.")));
-	out = palloc(sizeof(double) * nelems);
-	for (i = 0; i < nelems; i++)
-	{
-		double		v;
-
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not contain NULL elements", argname)));
-		v = DatumGetFloat8(elems[i]);
-		if (isnan(v))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must not contain NaN", argname)));
-		if (quantiles && (v < 0.0 || v > 1.0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("quantile %g is outside [0, 1]", v),
-					 errhint("Quantiles are fractions: 0.5 is the median, 0.99 the 99th percentile.")));
-		if (!quantiles && v < 0.0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("bound %g ms is negative", v),
-					 errhint("Bounds are latencies in milliseconds, 0 or more.")));
-		out[i] = v;
-	}
-	*n = nelems;
-	return out;
+			 loaded, lf.nrecords);
+	obs_load_end(&lf, msg, s->sh->file_state, sizeof(s->sh->file_state));
 }

@@ -11,8 +11,8 @@
  *
  * Usage by a room:
  *
- *	  _init:           obs_store_define_gucs() (once, shared GUCs), then set
- *	                   up an ObsStoreConfig (key size, aux size, capacity).
+ *	  _init:           set up an ObsStoreConfig (key size, aux size,
+ *	                   capacity); observa.c calls obs_store_init() first.
  *	  _shmem_size:     obs_store_shmem_size(&cfg)
  *	  _shmem_startup:  store = obs_store_attach(&cfg)   (loads the saved file)
  *	  _record:         obs_store_record(store, &key, aux, ms, rows, failed)
@@ -32,8 +32,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
-#include "port/pg_crc32c.h"
-#include "observa.h"
+#include "core.h"
 
 #define OBS_STORE_MAX_KEY	32	/* bytes */
 #define OBS_STORE_MAX_AUX	160 /* bytes */
@@ -79,8 +78,8 @@ typedef struct ObsStoreRow
 	int64	   *counts_le;		/* nb values: recorded <= bounds[i] */
 } ObsStoreRow;
 
-/* shared settings (observa.window, .windows, .window_slots, ...) */
-extern void obs_store_define_gucs(void);
+/* shared settings (observa.window, .windows, .window_slots, ...): _PG_init */
+extern void obs_store_init(void);
 
 extern Size obs_store_shmem_size(const ObsStoreConfig *cfg);
 
@@ -104,8 +103,8 @@ extern void obs_store_record(ObsStore *store, const void *key,
 /* publish this backend's pending data now (SQL readers call this first) */
 extern void obs_store_flush(ObsStore *store);
 
-/* forget every entry and window; returns the reset time */
-extern TimestampTz obs_store_reset(ObsStore *store);
+/* forget every entry and window; now becomes the store's stats_reset */
+extern void obs_store_reset(ObsStore *store, TimestampTz now);
 
 /*
  * Copy the store's rows: since_us < 0 gives since-reset statistics, else
@@ -131,35 +130,11 @@ extern bool obs_store_any(ObsStore *store,
 extern void obs_store_info(ObsStore *store, ObsInfoSink *sink,
 						   const char *section);
 
-/* length of an interval argument in microseconds (error when <= 0) */
-extern int64 obs_store_interval_us(Datum interval);
-
 /* window length in microseconds and windows kept (settings) */
 extern int64 obs_store_window_us(void);
 
 /* mean and standard deviation helpers for readers */
 extern double obs_counters_stddev(const ObsCounters *c);
 
-
-/*
- * Validate and read a float8[] SQL argument (one dimension, not empty, no
- * NULL element, no NaN): quantiles must lie in [0,1]; bounds must be >= 0
- * (+Infinity allowed).  Raises 22004 for NULLs, 22023 otherwise.
- */
-extern double *obs_store_float8_arg(FunctionCallInfo fcinfo, int argno,
-									const char *argname, bool quantiles,
-									int *n);
-
-/* control file: was the previous shutdown clean? (for saved-file loaders) */
-extern bool obs_previous_shutdown_clean(void);
-
-/* finish or abandon a saved-statistics file (see store.c) */
-extern void obs_stat_file_commit(FILE *f, pg_crc32c crc, const char *tmppath,
-								 const char *path);
-extern void obs_stat_file_abort(FILE *f, const char *tmppath);
-
-/* resets of the rooms built on stores (observa.reset() calls all) */
-extern TimestampTz obs_table_stats_reset(void);
-extern TimestampTz obs_statement_stats_reset(void);
 
 #endif							/* OBSERVA_STORE_H */

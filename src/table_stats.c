@@ -18,7 +18,7 @@
  *
  * SQL functions: observa.table_stats(), observa.table_stats(since),
  * observa.table_percentiles(quantiles), observa.table_latency_buckets(
- * bounds_ms) and observa.reset().
+ * bounds_ms).
  *
  *-------------------------------------------------------------------------
  */
@@ -36,8 +36,6 @@
 #include "utils/timestamp.h"
 
 #include "observa.h"
-#include "query_text.h"
-#include "tenant_stats.h"
 #include "store.h"
 
 typedef struct TableKey
@@ -55,7 +53,6 @@ static ObsStore *table_store = NULL;
 void
 obs_table_stats_init(void)
 {
-	obs_store_define_gucs();
 	DefineCustomIntVariable("observa.max_entries",
 							"Maximum number of (database, table, operation) entries observa keeps.",
 							"When full, the least used entries are evicted.",
@@ -112,10 +109,10 @@ obs_table_stats_info(ObsInfoSink *sink)
 		obs_store_info(table_store, sink, "table_stats");
 }
 
-TimestampTz
-obs_table_stats_reset(void)
+void
+obs_table_stats_reset(TimestampTz now)
 {
-	return obs_store_reset(table_store);
+	obs_store_reset(table_store, now);
 }
 
 /* ----------------------------------------------------------------
@@ -175,17 +172,6 @@ table_name_columns(const TableKey *key, Datum *values, bool *nulls)
 	values[4] = CStringGetTextDatum(table_operation_name(key));
 }
 
-static void
-check_columns(ReturnSetInfo *rsinfo, int expected)
-{
-	if (rsinfo->setDesc->natts != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa function returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, expected),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
-}
-
 #define TABLE_STATS_COLS 17
 
 /*
@@ -200,24 +186,16 @@ observa_table_stats_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	static const double qs[3] = {0.5, 0.95, 0.99};
-	int64		since_us = -1;
+	int64		since_us;
 	ObsStoreRow *rows;
 	int			nrows,
 				i;
 
 	obs_require_preload();
-	if (PG_NARGS() > 0)
-	{
-		if (PG_ARGISNULL(0))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("since must not be NULL"),
-					 errhint("Call observa.table_stats() for statistics since reset.")));
-		since_us = obs_store_interval_us(PG_GETARG_DATUM(0));
-	}
+	since_us = obs_since_arg(fcinfo, 0, "table_stats");
 	InitMaterializedSRF(fcinfo, 0);
 	cached_db = InvalidOid;
-	check_columns(rsinfo, TABLE_STATS_COLS);
+	obs_check_result_columns(rsinfo, TABLE_STATS_COLS);
 
 	rows = obs_store_snapshot(table_store, since_us, qs, 3, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)
@@ -263,10 +241,10 @@ observa_table_percentiles_1_0(PG_FUNCTION_ARGS)
 				j;
 
 	obs_require_preload();
-	qs = obs_store_float8_arg(fcinfo, 0, "quantiles", true, &nq);
+	qs = obs_float8_array_arg(fcinfo, 0, "quantiles", true, &nq);
 	InitMaterializedSRF(fcinfo, 0);
 	cached_db = InvalidOid;
-	check_columns(rsinfo, 7);
+	obs_check_result_columns(rsinfo, 7);
 
 	rows = obs_store_snapshot(table_store, -1, qs, nq, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)
@@ -337,13 +315,13 @@ observa_table_latency_buckets_1_0(PG_FUNCTION_ARGS)
 				j;
 
 	obs_require_preload();
-	arg = obs_store_float8_arg(fcinfo, 0, "bounds_ms", false, &nb);
+	arg = obs_float8_array_arg(fcinfo, 0, "bounds_ms", false, &nb);
 	bounds = palloc(sizeof(double) * (nb + 1));
 	memcpy(bounds, arg, sizeof(double) * nb);
 	nb = obs_prepare_bounds(bounds, nb);
 	InitMaterializedSRF(fcinfo, 0);
 	cached_db = InvalidOid;
-	check_columns(rsinfo, 7);
+	obs_check_result_columns(rsinfo, 7);
 
 	rows = obs_store_snapshot(table_store, -1, NULL, 0, bounds, nb, &nrows);
 	for (i = 0; i < nrows; i++)
@@ -361,24 +339,4 @@ observa_table_latency_buckets_1_0(PG_FUNCTION_ARGS)
 		}
 	}
 	return (Datum) 0;
-}
-
-/*
- * observa.reset(): forget every table, statement and tenant statistic and
- * every query text; returns the reset time.  The slow-query ring and the
- * advisor's captured workload have resets of their own.
- */
-PG_FUNCTION_INFO_V1(observa_reset);
-
-Datum
-observa_reset(PG_FUNCTION_ARGS)
-{
-	TimestampTz ts;
-
-	obs_require_preload();
-	ts = obs_table_stats_reset();
-	(void) obs_statement_stats_reset();
-	obs_query_text_reset();
-	(void) obs_tenant_stats_reset();
-	PG_RETURN_TIMESTAMPTZ(ts);
 }

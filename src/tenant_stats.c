@@ -55,7 +55,7 @@
  * with, CRC-32C; temporary file + durable_rename) at a clean exit when
  * observa.save is on.  Start-up reads it only if the control file says the
  * previous shutdown was clean, then removes it.  More saved tenants than
- * observa.max_tenants: the heaviest are kept, the rest merged into
+ * observa.max_tenants: those with the most calls are kept, the rest merged into
  * "(other)"; more saved databases than partitions: the most recently used
  * are kept.  A missing, truncated, corrupt, foreign or other-shape file is
  * ignored with one LOG line.  The postmaster is alone then: no locks.
@@ -108,9 +108,8 @@
 
 #include "histogram.h"
 #include "observa.h"
-#include "store.h"
+#include "persist.h"
 #include "tenant_columns.h"
-#include "tenant_stats.h"
 
 /* longest tenant value kept, in bytes, terminator included */
 #define TENANT_KEYLEN			64
@@ -194,15 +193,7 @@ typedef struct TenantShared
  * Settings
  * ------------------------------------------------------------------------
  */
-typedef struct TenantColumns
-{
-	int			n;
-	char		names[OBS_MAX_TENANT_COLUMNS][NAMEDATALEN];
-} TenantColumns;
 
-static char *tenant_columns_string = NULL;
-static TenantColumns *tenant_columns = NULL;
-static uint32 tenant_columns_gen = 0;
 static char *session_tenant = NULL;
 static int	max_tenants = 1000;
 static int	max_tenant_databases = 2;
@@ -237,6 +228,7 @@ static int64 spill_errors = 0;
 static double spill_ms = 0.0;
 static bool exit_cb_registered = false;
 
+static int	tenant_lock_id = 0;	/* lock counter (core.h) */
 static void tenant_load(void);
 static void tenant_shmem_exit(int code, Datum arg);
 
@@ -472,72 +464,10 @@ entry_apply(TenantEntry *e, const PendingEvent *ev)
 }
 
 /* ------------------------------------------------------------------------
- * Settings: observa.tenant_columns (shared with the index advisor through
- * tenant_columns.h), observa.tenant, observa.max_tenants,
- * observa.max_tenant_databases
+ * Settings: observa.tenant, observa.max_tenants,
+ * observa.max_tenant_databases (observa.tenant_columns is core.c's)
  * ------------------------------------------------------------------------
  */
-static bool
-check_tenant_columns(char **newval, void **extra, GucSource source)
-{
-	char	   *raw;
-	List	   *names;
-	ListCell   *lc;
-	TenantColumns *cols;
-
-	raw = pstrdup(*newval ? *newval : "");
-	if (!SplitIdentifierString(raw, ',', &names))
-	{
-		GUC_check_errdetail("List syntax is invalid: expected column names separated by commas.");
-		pfree(raw);
-		list_free(names);
-		return false;
-	}
-	if (list_length(names) > OBS_MAX_TENANT_COLUMNS)
-	{
-		GUC_check_errdetail("At most %d tenant column names are allowed.",
-							OBS_MAX_TENANT_COLUMNS);
-		pfree(raw);
-		list_free(names);
-		return false;
-	}
-	cols = (TenantColumns *) malloc(sizeof(TenantColumns));
-	if (cols == NULL)
-	{
-		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
-		GUC_check_errdetail("Out of memory.");
-		pfree(raw);
-		list_free(names);
-		return false;
-	}
-	memset(cols, 0, sizeof(TenantColumns));
-	foreach(lc, names)
-	{
-		const char *name = (const char *) lfirst(lc);
-
-		if (name[0] == '\0')
-		{
-			GUC_check_errdetail("A tenant column name is empty.");
-			free(cols);
-			pfree(raw);
-			list_free(names);
-			return false;
-		}
-		strlcpy(cols->names[cols->n++], name, NAMEDATALEN);
-	}
-	pfree(raw);
-	list_free(names);
-	*extra = cols;
-	return true;
-}
-
-static void
-assign_tenant_columns(const char *newval, void *extra)
-{
-	tenant_columns = (TenantColumns *) extra;
-	tenant_columns_gen++;
-}
-
 static bool
 check_session_tenant(char **newval, void **extra, GucSource source)
 {
@@ -550,50 +480,10 @@ check_session_tenant(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-int
-obs_tenant_column_count(void)
-{
-	return tenant_columns ? tenant_columns->n : 0;
-}
-
-const char *
-obs_tenant_column(int i)
-{
-	Assert(tenant_columns != NULL && i >= 0 && i < tenant_columns->n);
-	return tenant_columns->names[i];
-}
-
-bool
-obs_is_tenant_column(const char *attname)
-{
-	int			i;
-
-	for (i = 0; i < obs_tenant_column_count(); i++)
-	{
-		if (strcmp(tenant_columns->names[i], attname) == 0)
-			return true;
-	}
-	return false;
-}
-
-uint32
-obs_tenant_columns_generation(void)
-{
-	return tenant_columns_gen;
-}
-
 void
 obs_tenant_stats_init(void)
 {
-	DefineCustomStringVariable("observa.tenant_columns",
-							   "Column names that hold a row's tenant, comma-separated.",
-							   "Used by per-tenant statistics and the index advisor. Empty: none.",
-							   &tenant_columns_string,
-							   "tenant_id",
-							   PGC_SUSET,
-							   GUC_LIST_INPUT,
-							   check_tenant_columns, assign_tenant_columns, NULL);
-
+	tenant_lock_id = obs_lock_counter("tenant_stats");
 	DefineCustomStringVariable("observa.tenant",
 							   "Tenant the session's statements are counted under.",
 							   "Overrides the tenant found in the statement. Empty: not set.",
@@ -814,17 +704,6 @@ tenant_file_path(char *path, Size len, bool tmp)
 }
 
 /* observa.save, a setting of store.c; on (its default) if unreadable */
-static bool
-tenant_save_enabled(void)
-{
-	const char *val = GetConfigOption("observa.save", true, false);
-	bool		on;
-
-	if (val == NULL || !parse_bool(val, &on))
-		return true;
-	return on;
-}
-
 static void
 set_file_state(const char *path, const char *state)
 {
@@ -869,7 +748,7 @@ tenant_shmem_exit(int code, Datum arg)
 	int			p;
 
 	/* never dump after a crash: shared memory may be inconsistent */
-	if (code != 0 || tshared == NULL || !tenant_save_enabled())
+	if (code != 0 || tshared == NULL || !obs_save_enabled())
 		return;
 
 	tenant_file_path(path, sizeof(path), false);
@@ -939,7 +818,7 @@ error:
 typedef struct LoadedTenant
 {
 	const char *rec;			/* TenantFileEntry + histogram */
-	double		estimate;		/* total_ms + error_bound_ms */
+	double		estimate;		/* calls: a deterministic rank */
 } LoadedTenant;
 
 static int
@@ -1004,7 +883,7 @@ load_database(int p, const TenantFileDb *db, const char *recs, Size rsize,
 
 		ts[i].rec = recs + rsize * (2 + (Size) i);
 		memcpy(&r, ts[i].rec, sizeof(r));
-		ts[i].estimate = r.total_ms + r.error_bound_ms;
+		ts[i].estimate = (double) r.calls;
 	}
 	keep = Min(db->ntenants, tshared->max_tenants);
 	if (keep < db->ntenants)
@@ -1091,7 +970,7 @@ tenant_load(void)
 		strlcpy(tshared->file_state, "no file", sizeof(tshared->file_state));
 		return;
 	}
-	if (!tenant_save_enabled())
+	if (!obs_save_enabled())
 	{
 		set_file_state(path, "ignored: observa.save is off");
 		goto done;
@@ -1238,7 +1117,7 @@ rel_cache_reset(void)
 	while ((c = hash_seq_search(&seq)) != NULL)
 		hash_search(rel_cache, &c->relid, HASH_REMOVE, NULL);
 	rel_cache_flush_all = false;
-	rel_cache_gen = tenant_columns_gen;
+	rel_cache_gen = obs_tenant_columns_generation();
 }
 
 /*
@@ -1269,11 +1148,11 @@ rel_tenant_attnum(Oid relid, bool may_fill)
 		rel_cache = hash_create("observa tenant relations", 256, &info,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(rel_cache_callback, (Datum) 0);
-		rel_cache_gen = tenant_columns_gen;
+		rel_cache_gen = obs_tenant_columns_generation();
 	}
-	if (may_fill && (rel_cache_flush_all || rel_cache_gen != tenant_columns_gen))
+	if (may_fill && (rel_cache_flush_all || rel_cache_gen != obs_tenant_columns_generation()))
 		rel_cache_reset();
-	else if (rel_cache_flush_all || rel_cache_gen != tenant_columns_gen)
+	else if (rel_cache_flush_all || rel_cache_gen != obs_tenant_columns_generation())
 		return -1;
 
 	c = hash_search(rel_cache, &relid, HASH_FIND, NULL);
@@ -1861,19 +1740,19 @@ partition_lock_mine(void)
 	int			p;
 	int			victim = -1;
 
-	LWLockAcquire(&tshared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(tenant_lock_id, &tshared->lock, LW_SHARED);
 	for (p = 0; p < tshared->nparts; p++)
 	{
 		if (tshared->parts[p].dbid == MyDatabaseId)
 		{
-			LWLockAcquire(&tshared->parts[p].lock, LW_EXCLUSIVE);
+			OBS_LWLOCK_ACQUIRE(tenant_lock_id, &tshared->parts[p].lock, LW_EXCLUSIVE);
 			LWLockRelease(&tshared->lock);
 			return p;
 		}
 	}
 	LWLockRelease(&tshared->lock);
 
-	LWLockAcquire(&tshared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(tenant_lock_id, &tshared->lock, LW_EXCLUSIVE);
 	/* ours (claimed meanwhile), else a free one, else the least recently used */
 	for (p = 0; p < tshared->nparts && victim < 0; p++)
 		if (tshared->parts[p].dbid == MyDatabaseId)
@@ -1888,7 +1767,7 @@ partition_lock_mine(void)
 			if (tshared->parts[p].last_used < tshared->parts[victim].last_used)
 				victim = p;
 	}
-	LWLockAcquire(&tshared->parts[victim].lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(tenant_lock_id, &tshared->parts[victim].lock, LW_EXCLUSIVE);
 	if (tshared->parts[victim].dbid != MyDatabaseId)
 	{
 		TenantPart *part = &tshared->parts[victim];
@@ -2250,14 +2129,14 @@ collect_rows(int nwin, int *nrows_out)
 						   ((Size) tshared->max_tenants + 2), MCXT_ALLOC_HUGE);
 	tmp = palloc(obs_hist_size());
 
-	LWLockAcquire(&tshared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(tenant_lock_id, &tshared->lock, LW_SHARED);
 	for (p = 0; p < tshared->nparts; p++)
 	{
 		TenantPart *part = &tshared->parts[p];
 		HASH_SEQ_STATUS seq;
 		TenantEntry *e;
 
-		LWLockAcquire(&part->lock, LW_SHARED);
+		OBS_LWLOCK_ACQUIRE(tenant_lock_id, &part->lock, LW_SHARED);
 		if (OidIsValid(part->dbid))
 		{
 			if (row_from_entry(&rows[nrows], special_entry(p, 0), 1,
@@ -2341,12 +2220,7 @@ observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
 	nwin = PG_NARGS() >= 1 ? windows_of_since(fcinfo) : 0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != TENANT_STATS_COLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa.tenant_stats returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, TENANT_STATS_COLS),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
+	obs_check_result_columns(rsinfo, TENANT_STATS_COLS);
 
 	/* this backend's own recent statements first */
 	flush_pending();
@@ -2371,28 +2245,27 @@ observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
 /*
  * observa.reset_tenant_stats(): forget every database's tenant statistics.
  */
-TimestampTz
-obs_tenant_stats_reset(void)
+static void
+tenant_reset(TimestampTz now)
 {
 	int			p;
-	TimestampTz now = GetCurrentTimestamp();
 
 	if (tshared == NULL)
-		return now;
+		return;
 
 	/* this backend's unflushed statements go too */
 	npending = 0;
 	spill_calls = spill_errors = 0;
 	spill_ms = 0.0;
 
-	LWLockAcquire(&tshared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(tenant_lock_id, &tshared->lock, LW_EXCLUSIVE);
 	for (p = 0; p < tshared->nparts; p++)
 	{
 		TenantPart *part = &tshared->parts[p];
 		HASH_SEQ_STATUS seq;
 		TenantEntry *e;
 
-		LWLockAcquire(&part->lock, LW_EXCLUSIVE);
+		OBS_LWLOCK_ACQUIRE(tenant_lock_id, &part->lock, LW_EXCLUSIVE);
 		hash_seq_init(&seq, part_hash[p]);
 		while ((e = hash_seq_search(&seq)) != NULL)
 			hash_search(part_hash[p], &e->key, HASH_REMOVE, NULL);
@@ -2407,7 +2280,13 @@ obs_tenant_stats_reset(void)
 	tshared->database_takeovers = 0;
 	tshared->reset_at = now;
 	LWLockRelease(&tshared->lock);
-	return now;
+}
+
+/* observa.reset() (room table) */
+void
+obs_tenant_stats_reset(TimestampTz now)
+{
+	tenant_reset(now);
 }
 
 PG_FUNCTION_INFO_V1(observa_reset_tenant_stats);
@@ -2415,8 +2294,12 @@ PG_FUNCTION_INFO_V1(observa_reset_tenant_stats);
 Datum
 observa_reset_tenant_stats(PG_FUNCTION_ARGS)
 {
+	TimestampTz now;
+
 	obs_require_preload();
-	PG_RETURN_TIMESTAMPTZ(obs_tenant_stats_reset());
+	now = GetCurrentTimestamp();
+	tenant_reset(now);
+	PG_RETURN_TIMESTAMPTZ(now);
 }
 
 void
@@ -2429,10 +2312,10 @@ obs_tenant_stats_info(ObsInfoSink *sink)
 
 	if (tshared == NULL)
 		return;
-	LWLockAcquire(&tshared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(tenant_lock_id, &tshared->lock, LW_SHARED);
 	for (p = 0; p < tshared->nparts; p++)
 	{
-		LWLockAcquire(&tshared->parts[p].lock, LW_SHARED);
+		OBS_LWLOCK_ACQUIRE(tenant_lock_id, &tshared->parts[p].lock, LW_SHARED);
 		if (OidIsValid(tshared->parts[p].dbid))
 		{
 			used++;
@@ -2456,16 +2339,17 @@ obs_tenant_stats_info(ObsInfoSink *sink)
 	obs_info_add_int(sink, "tenant_stats", "database_takeovers",
 					 tshared->database_takeovers,
 					 "times a database's statistics were dropped to make room for another");
-	obs_info_add_int(sink, "tenant_stats", "window_seconds", tshared->window_secs,
+	{
+		char		buf[32];
+
+		snprintf(buf, sizeof(buf), "%d s", tshared->window_secs);
+		obs_info_add(sink, "tenant_stats", "window", buf,
 					 "length of a per-tenant time window");
+	}
 	obs_info_add_int(sink, "tenant_stats", "windows", tshared->nwindows,
 					 "per-tenant time windows kept");
-	obs_info_add_int(sink, "tenant_stats", "shared_memory_bytes",
-					 (int64) tshared->shmem_bytes,
-					 "shared memory of per-tenant statistics");
-	obs_info_add(sink, "tenant_stats", "reset_at",
-				 timestamptz_to_str(tshared->reset_at),
-				 "last observa.reset_tenant_stats()");
+	obs_info_add_time(sink, "tenant_stats", "stats_reset", tshared->reset_at,
+					  "time of the last observa.reset() or observa.reset_tenant_stats() (or of the start)");
 	obs_info_add(sink, "tenant_stats", "persistence", tshared->file_state,
 				 "what start-up did with the file saved at the last shutdown");
 }
