@@ -141,7 +141,7 @@ SELECT bool_and(value_ms >= (SELECT min_time_ms FROM observa.table_stats WHERE r
        AS q0_is_min
   FROM observa.table_percentiles(ARRAY[0]) WHERE relname = 'ts_b';
 -- latency buckets: cumulative, monotonic, Infinity = calls
-SELECT le_ms, count FROM observa.table_latency_buckets(ARRAY[100, 0.5, 10, 10])
+SELECT le_ms, count FROM observa.table_latency_buckets(ARRAY[100, 0.5, 25, 25])
  WHERE relname = 'ts_b' ORDER BY le_ms;
 
 -- 11. windows: the recent windows hold what the totals hold
