@@ -21,6 +21,10 @@
  * SQLSTATE (cancels and timeouts included), then re-throws.  Each
  * statement is recorded at most once.
  *
+ * Sandbox: while sandbox.c runs another role's code (obs_sandbox_depth >
+ * 0), the utility hook refuses every utility statement; one backend-local
+ * integer test per utility statement.
+ *
  * Nesting: obs_nesting_depth (core.c) counts executor and utility levels
  * as pg_stat_statements does; observa.track (core.c) decides which levels
  * are timed.
@@ -44,6 +48,7 @@
 #include "hooks.h"
 #include "relations.h"
 #include "rooms.h"
+#include "sandbox.h"
 
 /* timing state of one executor statement */
 typedef struct ObsQueryState
@@ -359,6 +364,10 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	ObsSample	sample;
 	instr_time	start;
+
+	/* re-planning another role's statement runs no utility statement */
+	if (unlikely(obs_sandbox_depth > 0))
+		obs_sandbox_refuse_utility(parsetree);
 
 	if (!obs_would_track(obs_nesting_depth, true) ||
 		!OBS_TIMED_UTILITY(parsetree))

@@ -85,7 +85,7 @@ typedef struct AdvQuery
 	bool		used;
 	Oid			dbid;
 	uint64		queryid;
-	Oid			userid;			/* role that ran it (re-planned as that role) */
+	Oid			userid;			/* role that ran the example (re-planned as it) */
 	slock_t		mutex;			/* protects the counters below */
 	double		calls;			/* estimated executions: sum of 1/rate */
 	int64		sampled;		/* sampled executions */
@@ -244,6 +244,7 @@ typedef struct AdvExample
 
 extern void adv_hypo_init(void);
 extern void adv_estimate_size(AdvCandidate *c, double tuples);
+extern char *adv_example_search_path(const char *buf, int len);
 extern bool adv_example_prepare(const char *buf, int len, AdvExample *ex);
 extern PlannedStmt *adv_example_plan(AdvExample *ex, List *hypos);
 extern bool adv_plan_uses(PlannedStmt *pstmt, Oid indexoid);

@@ -792,6 +792,8 @@ adv_capture_record(const ObsSample *sample)
 		memcpy(q->example, example, example_len);
 		q->example_len = example_len;
 		q->example_ms = sample->duration_ms;
+		/* the example is re-planned as the role that ran it */
+		q->userid = sample->userid;
 	}
 	else if (example_len == 0)
 		adv_shared->examples_too_long++;

@@ -38,6 +38,7 @@
 #include "optimizer/planner.h"
 #include "rewrite/rewriteManip.h"
 #include "storage/bufpage.h"
+#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -218,6 +219,57 @@ adv_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 	}
 }
 
+/* the offset of the search_path part of an example, or -1 */
+static int
+example_search_path_offset(const char *buf, int len)
+{
+	int32		tlen;
+	int16		nparams;
+	int			off;
+
+	if (len < (int) (sizeof(int32) + sizeof(int16)))
+		return -1;
+	memcpy(&tlen, buf, sizeof(int32));
+	off = sizeof(int32) + tlen;
+	if (tlen < 0 || off + (int) sizeof(int16) > len)
+		return -1;
+	memcpy(&nparams, buf + off, sizeof(int16));
+	off += sizeof(int16);
+	for (int i = 0; i < nparams; i++)
+	{
+		int32		slen;
+
+		if (off + (int) (sizeof(Oid) + 1 + sizeof(int32)) > len)
+			return -1;
+		off += sizeof(Oid) + 1;
+		memcpy(&slen, buf + off, sizeof(int32));
+		off += sizeof(int32) + slen;
+		if (slen < 0 || off > len)
+			return -1;
+	}
+	return off;
+}
+
+/*
+ * The search_path an example's names were resolved with when it was
+ * captured (palloc'd), or NULL when none was kept.  The sandbox that
+ * parses and plans the example sets it (sandbox.c).
+ */
+char *
+adv_example_search_path(const char *buf, int len)
+{
+	int			off = example_search_path_offset(buf, len);
+	int16		splen;
+
+	if (off < 0 || off + (int) sizeof(int16) > len)
+		return NULL;
+	memcpy(&splen, buf + off, sizeof(int16));
+	off += sizeof(int16);
+	if (splen < 0 || off + splen > len)
+		return NULL;
+	return pnstrdup(buf + off, splen);
+}
+
 /*
  * Parse an example kept by capture.c (layout in render_example) and bind
  * its parameters.  Returns false when it no longer parses to one
@@ -273,22 +325,7 @@ adv_example_prepare(const char *buf, int len, AdvExample *ex)
 			off += slen;
 		}
 	}
-	if (off + (int) sizeof(int16) <= len)
-	{
-		int16		splen;
-
-		memcpy(&splen, buf + off, sizeof(int16));
-		off += sizeof(int16);
-		if (splen > 0 && off + splen <= len)
-		{
-			char	   *sp = pnstrdup(buf + off, splen);
-
-			/* undone when the caller's subtransaction ends */
-			(void) set_config_option("search_path", sp, PGC_USERSET,
-									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-									 false);
-		}
-	}
+	/* the search_path was set by the caller's sandbox (adv_example_search_path) */
 	raw = pg_parse_query(ex->text);
 	if (list_length(raw) != 1)
 		return false;
@@ -307,6 +344,34 @@ adv_example_prepare(const char *buf, int len, AdvExample *ex)
 }
 
 /*
+ * Lock the relations of a parsed query (and of its subqueries, CTEs and
+ * sublinks) as parse analysis did: each sandboxed step is rolled back,
+ * which releases the locks, so a query kept across steps is locked again
+ * before it is planned (as plancache.c does for a cached plan).
+ */
+static bool
+lock_query_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind == RTE_RELATION)
+				LockRelationOid(rte->relid, rte->rellockmode);
+		}
+		return query_tree_walker(query, lock_query_walker, context, 0);
+	}
+	return expression_tree_walker(node, lock_query_walker, context);
+}
+
+/*
  * Plan an example with the given hypothetical indexes visible.  The plan
  * must not be executed.
  */
@@ -315,6 +380,7 @@ adv_example_plan(AdvExample *ex, List *hypos)
 {
 	PlannedStmt *result;
 
+	(void) lock_query_walker((Node *) ex->query, NULL);
 	active_hypos = hypos;
 	PG_TRY();
 	{

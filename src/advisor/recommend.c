@@ -32,8 +32,10 @@
  *	   most observa.advisor_min_improvement percent more without it) is
  *	   dropped.
  *
- * Everything here runs in the calling backend, in subtransactions for the
- * parts that can fail (an example that no longer parses is skipped).
+ * Everything here runs in the calling backend.  Each step that evaluates
+ * a captured statement runs in the sandbox of sandbox.c (as the
+ * statement's role, restricted, GUCs discarded, subtransaction rolled
+ * back); a step that fails is skipped (an example that no longer parses).
  *
  *-------------------------------------------------------------------------
  */
@@ -76,6 +78,7 @@
 #include "utils/varlena.h"
 
 #include "advisor.h"
+#include "../sandbox.h"
 #include "../tenant_columns.h"
 
 #define ADV_FAKE_OID_BASE	((Oid) 4000000000U)
@@ -85,6 +88,7 @@
 typedef struct Stmt
 {
 	AdvQuery	q;				/* copy of the shared entry */
+	char	   *search_path;	/* captured with the example, or NULL */
 	AdvExample	ex;
 	bool		ok;				/* example parsed and planned */
 	PlannedStmt *base;
@@ -129,54 +133,17 @@ typedef struct Choice
 
 /* ---------- running fallible steps ---------- */
 
-typedef void (*guarded_fn) (void *arg);
-
 /*
- * Run fn in a subtransaction as role 'userid' (the role that ran the
- * captured statement, so that functions the planner evaluates while
- * folding constants run with that role's rights, never the caller's);
- * false, the error swallowed (DEBUG1), if it failed or the role is gone.
+ * Run one step that evaluates a captured statement (parse analysis,
+ * planning, constant folding, hypothetical costing) in the sandbox of
+ * sandbox.c: as the role whose example it is, with the search_path it
+ * was captured with, in a subtransaction that is rolled back.  False (the
+ * error at DEBUG1) when it failed or the role is gone.
  */
 static bool
-run_guarded(Oid userid, guarded_fn fn, void *arg)
+run_guarded(Stmt *s, ObsSandboxFn fn, void *arg)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	Oid			save_userid;
-	int			save_sec;
-	volatile bool ok = true;
-
-	if (!OidIsValid(userid) ||
-		!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(userid)))
-		return false;
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		SetUserIdAndSecContext(userid, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-		fn(arg);
-		SetUserIdAndSecContext(save_userid, save_sec);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		SetUserIdAndSecContext(save_userid, save_sec);
-		ereport(DEBUG1,
-				(errmsg_internal("observa advisor: step skipped: %s", edata->message)));
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
-	return ok;
+	return obs_sandbox_run(s->q.userid, s->search_path, fn, arg);
 }
 
 static void
@@ -972,7 +939,7 @@ evaluate(Ctx *ctx, AdvCandidate *c, Choice *ch)
 		t.s = s;
 		t.hypos = hypos;
 		t.must_use = c->fakeoid;
-		if (!run_guarded(t.s->q.userid, try_plan, &t))
+		if (!run_guarded(t.s, try_plan, &t))
 			continue;
 		s->try_cost = t.cost;
 		if (t.used && t.cost < s->cur_cost * factor)
@@ -1080,7 +1047,7 @@ choose(Ctx *ctx)
 				t.s = s;
 				t.hypos = hypos;
 				t.must_use = InvalidOid;
-				if (run_guarded(t.s->q.userid, try_plan, &t))
+				if (run_guarded(t.s, try_plan, &t))
 					s->cur_cost = Min(s->cur_cost, t.cost);
 			}
 		}
@@ -1163,7 +1130,7 @@ drop_redundant(Ctx *ctx)
 			t.s = s;
 			t.hypos = hypos;
 			t.must_use = InvalidOid;
-			if (!run_guarded(t.s->q.userid, try_plan, &t) || t.cost > s->cur_cost * slack)
+			if (!run_guarded(t.s, try_plan, &t) || t.cost > s->cur_cost * slack)
 				redundant = false;
 			costs[k++] = t.cost;
 		}
@@ -1189,7 +1156,7 @@ drop_redundant(Ctx *ctx)
 				t.s = s;
 				t.hypos = hypos;
 				t.must_use = b->c->fakeoid;
-				if (run_guarded(t.s->q.userid, try_plan, &t) && t.used)
+				if (run_guarded(t.s, try_plan, &t) && t.used)
 				{
 					b->stmt_idx = lappend_int(b->stmt_idx, si);
 					b->calls += s->q.calls;
@@ -1389,7 +1356,10 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 		if (s->q.example_len > 0 && s->q.nscans > 0 &&
 			(s->q.operation == OBS_OP_SELECT || s->q.operation == OBS_OP_UPDATE ||
 			 s->q.operation == OBS_OP_DELETE))
-			(void) run_guarded(s->q.userid, prepare_stmt, s);
+		{
+			s->search_path = adv_example_search_path(s->q.example, s->q.example_len);
+			(void) run_guarded(s, prepare_stmt, s);
+		}
 	}
 	collect_tables(&ctx);
 	for (int i = 0; i < ctx.nstmts; i++)
@@ -1420,7 +1390,7 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 
 			pr.c = c;
 			pr.rows = tuples;
-			(void) run_guarded(ctx.stmts[linitial_int(c->query_idx)].q.userid,
+			(void) run_guarded(&ctx.stmts[linitial_int(c->query_idx)],
 							   pred_rows, &pr);
 			tuples = pr.rows;
 		}
