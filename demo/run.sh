@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # demo/run.sh: observa's demo (make demo).  As root on Debian 12: installs
 # what is missing, builds observa, starts a throwaway cluster with observa
-# preloaded, loads a multi-tenant schema, drives a short pgbench workload
-# and prints observa's report.  Everything is removed at the end.
+# preloaded, loads a multi-tenant schema, drives a short pgbench workload,
+# prints observa's report and writes its HTML form to $DEMO_HTML (default
+# /tmp/observa-report.html).  Everything else is removed at the end.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
 DEMO_SECONDS=${DEMO_SECONDS:-20}
+DEMO_HTML=${DEMO_HTML:-/tmp/observa-report.html}
 
 obs_install_packages
 obs_workdir demo
@@ -14,7 +16,8 @@ trap obs_cleanup EXIT
 obs_stage "$here"
 obs_cluster_start demo "shared_preload_libraries = 'observa'
 compute_query_id = on
-observa.slow_query_threshold = '20ms'"
+observa.slow_query_threshold = '20ms'
+observa.slow_query_plan = text"
 
 obs_log "loading the multi-tenant schema (500 tenants, ~400k rows, skewed)"
 obs_psql -d postgres -f "$OBS_SRC/demo/schema.sql" >/dev/null || obs_die "schema failed"
@@ -43,3 +46,7 @@ w=$OBS_SRC/demo/workload
 
 obs_log "observa's report"
 obs_psql -d postgres -At -c "SELECT * FROM observa.report()" || obs_die "report failed"
+
+obs_psql -d postgres -At -c "SELECT observa.report_html()" >"$DEMO_HTML" || obs_die "report_html failed"
+chmod 644 "$DEMO_HTML"
+obs_log "the same report as one HTML page: $DEMO_HTML"

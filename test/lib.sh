@@ -7,7 +7,7 @@
 OBS_PGMAJOR=${OBS_PGMAJOR:-15}
 OBS_PACKAGES="postgresql-$OBS_PGMAJOR postgresql-server-dev-$OBS_PGMAJOR postgresql-contrib
  postgresql-$OBS_PGMAJOR-pgtap pgtap postgresql-$OBS_PGMAJOR-hypopg libipc-run-perl
- make gcc python3 util-linux procps iproute2 curl prometheus-postgres-exporter prometheus"
+ make gcc python3 util-linux procps iproute2 curl prometheus-postgres-exporter prometheus chromium"
 
 obs_log() { printf '== %s\n' "$*" >&2; }
 obs_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

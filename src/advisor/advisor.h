@@ -18,6 +18,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
 #include "nodes/primnodes.h"
@@ -76,6 +77,17 @@ typedef struct AdvScan
 	double		rows_out;
 } AdvScan;
 
+/* one plan-shape fingerprint of a statement (plan_shape.c) */
+#define ADV_PLAN_SHAPES 4
+
+typedef struct AdvPlanShape
+{
+	uint64		fp;				/* 0: free slot */
+	TimestampTz first_seen;		/* statement start of the first sample */
+	TimestampTz last_seen;		/* ... of the last one */
+	int64		samples;
+} AdvPlanShape;
+
 /*
  * One captured statement (queryid) of one database.  Entries live in a
  * fixed array; see capture.c for the locking protocol.
@@ -98,6 +110,7 @@ typedef struct AdvQuery
 	uint64		updated_cols;	/* attnums 1..64 an UPDATE sets */
 	int16		nscans;
 	AdvScan		scans[ADV_MAX_SCANS];
+	AdvPlanShape shapes[ADV_PLAN_SHAPES];	/* under mutex, plan_shape.c */
 	/* example: replaced under the exclusive lock */
 	double		example_ms;
 	int			example_len;	/* 0: none */
@@ -248,6 +261,13 @@ extern char *adv_example_search_path(const char *buf, int len);
 extern bool adv_example_prepare(const char *buf, int len, AdvExample *ex);
 extern PlannedStmt *adv_example_plan(AdvExample *ex, List *hypos);
 extern bool adv_plan_uses(PlannedStmt *pstmt, Oid indexoid);
+
+/* plan_shape.c */
+extern uint64 adv_plan_fingerprint(PlannedStmt *pstmt);
+extern void adv_plan_shape_note(AdvQuery *q, uint64 fp, TimestampTz ts);
+
+/* replaces.c */
+extern List *adv_replaced_indexes(AdvCandidate *c);
 
 /* create.c */
 extern PGDLLEXPORT void observa_advisor_worker_main(Datum arg);

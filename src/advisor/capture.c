@@ -35,6 +35,7 @@
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "access/xact.h"
 #include "access/stratnum.h"
 #include "access/sysattr.h"
 #include "catalog/namespace.h"
@@ -76,6 +77,8 @@ typedef struct AdvCapture
 	int			nscans;
 	AdvScan		scans[ADV_MAX_SCANS];
 	PlannedStmt *pstmt;
+	uint64		plan_fp;		/* plan-shape fingerprint (plan_shape.c) */
+	TimestampTz started;		/* the statement's start */
 } AdvCapture;
 
 Size
@@ -609,6 +612,7 @@ fold_counts(AdvQuery *q, const AdvCapture *cap, const ObsSample *sample,
 		sample->operation == OBS_OP_DELETE || sample->operation == OBS_OP_MERGE)
 		q->dml_rows += weight * (double) sample->rows;
 	q->last_used = adv_shared->clock;
+	adv_plan_shape_note(q, cap->plan_fp, cap->started);
 	for (int s = 0; s < cap->nscans; s++)
 	{
 		const AdvScan *cs = &cap->scans[s];
@@ -701,6 +705,8 @@ adv_capture_record(const ObsSample *sample)
 	(void) capture_walker(sample->query_desc->planstate, &cap);
 	if (cap.nscans == 0 && !OidIsValid(sample->target_relid))
 		return;
+	cap.plan_fp = adv_plan_fingerprint(sample->pstmt);
+	cap.started = GetCurrentStatementStartTimestamp();
 	weight = adv_sample_rate > 0.0 ? 1.0 / Min(adv_sample_rate, 1.0) : 1.0;
 
 	/* common case: the entry exists and keeps its example */
@@ -768,6 +774,7 @@ adv_capture_record(const ObsSample *sample)
 		}
 		q->example_len = 0;
 		q->example_ms = 0;
+		memset(q->shapes, 0, sizeof(q->shapes));
 		fold_counts(q, &cap, sample, weight);
 		SpinLockRelease(&q->mutex);
 

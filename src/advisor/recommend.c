@@ -1295,11 +1295,15 @@ reason_text(Ctx *ctx, Choice *ch)
 	return r.data;
 }
 
+/* result columns of recommend_indexes(): 1.0, and 1.1 (+ replaces) */
+#define RECOMMEND_COLS_1_0	13
+#define RECOMMEND_COLS_1_1	14
+
 typedef struct OutRow
 {
 	char	   *sortkey;
-	Datum		values[13];
-	bool		nulls[13];
+	Datum		values[RECOMMEND_COLS_1_1];
+	bool		nulls[RECOMMEND_COLS_1_1];
 } OutRow;
 
 static int
@@ -1331,10 +1335,27 @@ snapshot(Ctx *ctx)
 	ctx->nstmts = n;
 }
 
-PG_FUNCTION_INFO_V1(observa_recommend_indexes);
+/* regclass[] of the existing indexes a recommended index replaces */
+static Datum
+replaces_array(AdvCandidate *c)
+{
+	List	   *oids = adv_replaced_indexes(c);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	ListCell   *lc;
+	int			n = 0;
 
-Datum
-observa_recommend_indexes(PG_FUNCTION_ARGS)
+	foreach(lc, oids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, REGCLASSOID, sizeof(Oid),
+										   true, TYPALIGN_INT));
+}
+
+/*
+ * One body for both API versions: ncols is the result's column count of
+ * the SQL declaration it serves (RECOMMEND_COLS_1_0 or _1_1).
+ */
+static Datum
+recommend_indexes_internal(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Ctx			ctx;
@@ -1345,6 +1366,12 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 
 	obs_require_preload();
 	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != ncols)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("observa.recommend_indexes() is declared with %d columns, the library returns %d",
+						rsinfo->setDesc->natts, ncols),
+				 errhint("Run ALTER EXTENSION observa UPDATE to match the installed library.")));
 	adv_lock_attach();
 	memset(&ctx, 0, sizeof(ctx));
 
@@ -1443,6 +1470,8 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 		row->values[10] = PointerGetDatum(construct_array(qids, nq, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		row->values[11] = Int64GetDatum((int64) rint(ch->calls));
 		row->values[12] = CStringGetTextDatum(reason_text(&ctx, ch));
+		if (ncols > RECOMMEND_COLS_1_0)
+			row->values[13] = replaces_array(c);
 		row->sortkey = psprintf("%s.%s %s", get_namespace_name(get_rel_namespace(c->relid)),
 								get_rel_name(c->relid), def);
 	}
@@ -1451,4 +1480,21 @@ observa_recommend_indexes(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 rows[i].values, rows[i].nulls);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(observa_recommend_indexes);
+PG_FUNCTION_INFO_V1(observa_recommend_indexes_1_1);
+
+/* 1.0's recommend_indexes(): 13 columns */
+Datum
+observa_recommend_indexes(PG_FUNCTION_ARGS)
+{
+	return recommend_indexes_internal(fcinfo, RECOMMEND_COLS_1_0);
+}
+
+/* 1.1's recommend_indexes(): 1.0's columns plus replaces regclass[] */
+Datum
+observa_recommend_indexes_1_1(PG_FUNCTION_ARGS)
+{
+	return recommend_indexes_internal(fcinfo, RECOMMEND_COLS_1_1);
 }

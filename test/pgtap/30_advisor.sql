@@ -22,10 +22,10 @@ SELECT is((SELECT boot_val FROM pg_settings WHERE name = 'observa.advisor_sample
 SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'observa.recommend_indexes()'::regprocedure),
           ARRAY['schemaname', 'relname', 'columns', 'index_def', 'tenant_column', 'tenant_leading',
                 'est_cost_before', 'est_cost_after', 'est_improvement_pct', 'est_size_bytes',
-                'queries', 'calls', 'reason'],
+                'queries', 'calls', 'reason', 'replaces'],
           'recommend_indexes() has the documented columns, in order');
 SELECT is((SELECT pg_get_function_arguments('observa.recommend_indexes()'::regprocedure)),
-          'OUT schemaname text, OUT relname text, OUT columns text[], OUT index_def text, OUT tenant_column text, OUT tenant_leading boolean, OUT est_cost_before double precision, OUT est_cost_after double precision, OUT est_improvement_pct double precision, OUT est_size_bytes bigint, OUT queries bigint[], OUT calls bigint, OUT reason text',
+          'OUT schemaname text, OUT relname text, OUT columns text[], OUT index_def text, OUT tenant_column text, OUT tenant_leading boolean, OUT est_cost_before double precision, OUT est_cost_after double precision, OUT est_improvement_pct double precision, OUT est_size_bytes bigint, OUT queries bigint[], OUT calls bigint, OUT reason text, OUT replaces regclass[]',
           'recommend_indexes() column types');
 SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'observa.create_index(text)'::regprocedure),
           ARRAY['index_def', 'index_name', 'status', 'detail'], 'create_index() returns name, status, detail');
