@@ -23,7 +23,7 @@ CREATE FUNCTION @extschema@.info(
     OUT value text,
     OUT description text)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_info'
+AS 'MODULE_PATHNAME', 'observa_info_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 CREATE VIEW @extschema@.info AS
@@ -336,7 +336,7 @@ CREATE FUNCTION @extschema@.advisor_workload(
     OUT calls bigint,
     OUT rows_removed bigint)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_advisor_workload'
+AS 'MODULE_PATHNAME', 'observa_advisor_workload_1_1'
 LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.advisor_workload() IS
@@ -380,7 +380,7 @@ CREATE FUNCTION @extschema@.create_index(
     OUT status text,
     OUT detail text)
 RETURNS record
-AS 'MODULE_PATHNAME', 'observa_create_index'
+AS 'MODULE_PATHNAME', 'observa_create_index_1_1'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.create_index(text) IS
@@ -396,7 +396,7 @@ CREATE FUNCTION @extschema@.index_builds(
     OUT queued_at timestamptz,
     OUT finished_at timestamptz)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_index_builds'
+AS 'MODULE_PATHNAME', 'observa_index_builds_1_1'
 LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.index_builds() IS
@@ -458,7 +458,7 @@ CREATE FUNCTION @extschema@.advisor_index_effect(
     OUT calls_after bigint,
     OUT mean_ms_after float8)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_advisor_index_effect'
+AS 'MODULE_PATHNAME', 'observa_advisor_index_effect_1_1'
 LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.advisor_index_effect() IS

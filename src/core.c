@@ -30,6 +30,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/varlena.h"
 
 #include <math.h>
@@ -373,15 +374,43 @@ obs_since_arg(FunctionCallInfo fcinfo, int argno, const char *fname)
 	return obs_interval_us(PG_GETARG_DATUM(argno));
 }
 
-void
-obs_check_result_columns(ReturnSetInfo *rsinfo, int expected)
+/*
+ * The calling SQL declaration must have exactly the columns the entry
+ * point produces, or the rows would be misread.
+ */
+static void
+check_columns(FunctionCallInfo fcinfo, TupleDesc tupdesc, int expected_cols)
 {
-	if (rsinfo->setDesc->natts != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa function returns %d columns, the library expects %d",
-						rsinfo->setDesc->natts, expected),
-				 errhint("Run ALTER EXTENSION observa UPDATE.")));
+	char	   *fname;
+
+	if (tupdesc->natts == expected_cols)
+		return;
+	fname = fcinfo->flinfo ? get_func_name(fcinfo->flinfo->fn_oid) : NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("observa function %s() is declared with %d result columns, but the library's entry point returns %d",
+					fname ? fname : "?", tupdesc->natts, expected_cols),
+			 errhint("Run ALTER EXTENSION observa UPDATE, or install the observa library of the extension's version.")));
+}
+
+void
+obs_check_result_columns(FunctionCallInfo fcinfo, int expected_cols)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	check_columns(fcinfo, tupdesc, expected_cols);
+}
+
+ReturnSetInfo *
+obs_init_srf(FunctionCallInfo fcinfo, int expected_cols)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	check_columns(fcinfo, rsinfo->setDesc, expected_cols);
+	return rsinfo;
 }
 
 /* ----------------------------------------------------------------

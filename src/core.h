@@ -132,10 +132,31 @@ extern int64 obs_since_arg(FunctionCallInfo fcinfo, int argno,
 						   const char *fname);
 
 /*
- * A versioned entry point checks that the SQL declaration it serves has
- * the column count it fills (42804 with a hint to ALTER EXTENSION UPDATE).
+ * Versions of the SQL API a C entry point can serve.  The library keeps
+ * serving the SQL of every older extension version until ALTER EXTENSION
+ * observa UPDATE runs: a column-returning function whose shape changed
+ * gets a new entry point observa_<name>_<major>_<minor>, the old symbol
+ * stays, and both call one body that is told the API version.
  */
-extern void obs_check_result_columns(ReturnSetInfo *rsinfo, int expected);
+typedef enum ObsApiVersion
+{
+	OBS_API_1_0,
+	OBS_API_1_1
+} ObsApiVersion;
+
+/*
+ * Start a materialized set-returning function (InitMaterializedSRF) and
+ * check that the calling SQL declaration returns expected_cols columns;
+ * raise a clear error (42804) naming the function otherwise.  Returns the
+ * ReturnSetInfo whose setResult/setDesc receive the rows.
+ */
+extern ReturnSetInfo *obs_init_srf(FunctionCallInfo fcinfo, int expected_cols);
+
+/*
+ * The same check for a function returning one row (a composite result):
+ * call it before doing any work.
+ */
+extern void obs_check_result_columns(FunctionCallInfo fcinfo, int expected_cols);
 
 /* ----------------------------------------------------------------
  * lock counters

@@ -23,6 +23,7 @@
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 
 #include "core.h"
 #include "hooks.h"
@@ -117,18 +118,19 @@ obs_shmem_startup(void)
  * every room has (shared_memory_bytes, the lock counters) are written
  * here, so that they are named alike everywhere.
  */
-PG_FUNCTION_INFO_V1(observa_info);
+#define INFO_COLS 4
 
-Datum
-observa_info(PG_FUNCTION_ARGS)
+static Datum
+info_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo;
 	ObsInfoSink sink;
 	int			i;
 
+	(void) api;					/* the shape is the same in 1.0 and 1.1 */
 	obs_require_preload();
 
-	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = obs_init_srf(fcinfo, INFO_COLS);
 	sink.tupstore = rsinfo->setResult;
 	sink.tupdesc = rsinfo->setDesc;
 
@@ -150,6 +152,21 @@ observa_info(PG_FUNCTION_ARGS)
 		obs_lock_counts_info(&sink, room);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(observa_info);
+PG_FUNCTION_INFO_V1(observa_info_1_1);
+
+Datum
+observa_info(PG_FUNCTION_ARGS)
+{
+	return info_internal(fcinfo, OBS_API_1_0);
+}
+
+Datum
+observa_info_1_1(PG_FUNCTION_ARGS)
+{
+	return info_internal(fcinfo, OBS_API_1_1);
 }
 
 /*

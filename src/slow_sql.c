@@ -273,8 +273,7 @@ observa_slow_queries_1_0(PG_FUNCTION_ARGS)
 				 errmsg("lim must not be negative: %d", lim),
 				 errhint("Pass the number of newest entries wanted, or 0 for none.")));
 
-	InitMaterializedSRF(fcinfo, 0);
-	obs_check_result_columns(rsinfo, SLOW_COLS_1_0);
+	obs_init_srf(fcinfo, SLOW_COLS_1_0);
 
 	r = obs_slow_ring_get();
 	see_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);

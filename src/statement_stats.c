@@ -222,8 +222,7 @@ observa_statement_stats_1_0(PG_FUNCTION_ARGS)
 
 	obs_require_preload();
 	since_us = obs_since_arg(fcinfo, 0, "statement_stats");
-	InitMaterializedSRF(fcinfo, 0);
-	obs_check_result_columns(rsinfo, STATEMENT_STATS_COLS);
+	obs_init_srf(fcinfo, STATEMENT_STATS_COLS);
 
 	see_all = superuser() || has_privs_of_role(me, ROLE_PG_READ_ALL_STATS);
 	rows = obs_store_snapshot(stmt_store, since_us, qs, 3, NULL, 0, &nrows);
@@ -295,8 +294,7 @@ observa_statement_percentiles_1_0(PG_FUNCTION_ARGS)
 
 	obs_require_preload();
 	qs = obs_float8_array_arg(fcinfo, 0, "quantiles", true, &nq);
-	InitMaterializedSRF(fcinfo, 0);
-	obs_check_result_columns(rsinfo, 8);
+	obs_init_srf(fcinfo, 8);
 
 	rows = obs_store_snapshot(stmt_store, -1, qs, nq, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)

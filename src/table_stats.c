@@ -193,9 +193,8 @@ observa_table_stats_1_0(PG_FUNCTION_ARGS)
 
 	obs_require_preload();
 	since_us = obs_since_arg(fcinfo, 0, "table_stats");
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, TABLE_STATS_COLS);
 	cached_db = InvalidOid;
-	obs_check_result_columns(rsinfo, TABLE_STATS_COLS);
 
 	rows = obs_store_snapshot(table_store, since_us, qs, 3, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)
@@ -242,9 +241,8 @@ observa_table_percentiles_1_0(PG_FUNCTION_ARGS)
 
 	obs_require_preload();
 	qs = obs_float8_array_arg(fcinfo, 0, "quantiles", true, &nq);
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, 7);
 	cached_db = InvalidOid;
-	obs_check_result_columns(rsinfo, 7);
 
 	rows = obs_store_snapshot(table_store, -1, qs, nq, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)
@@ -319,9 +317,8 @@ observa_table_latency_buckets_1_0(PG_FUNCTION_ARGS)
 	bounds = palloc(sizeof(double) * (nb + 1));
 	memcpy(bounds, arg, sizeof(double) * nb);
 	nb = obs_prepare_bounds(bounds, nb);
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, 7);
 	cached_db = InvalidOid;
-	obs_check_result_columns(rsinfo, 7);
 
 	rows = obs_store_snapshot(table_store, -1, NULL, 0, bounds, nb, &nrows);
 	for (i = 0; i < nrows; i++)

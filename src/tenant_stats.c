@@ -2219,8 +2219,7 @@ observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
 	obs_require_preload();
 	nwin = PG_NARGS() >= 1 ? windows_of_since(fcinfo) : 0;
 
-	InitMaterializedSRF(fcinfo, 0);
-	obs_check_result_columns(rsinfo, TENANT_STATS_COLS);
+	obs_init_srf(fcinfo, TENANT_STATS_COLS);
 
 	/* this backend's own recent statements first */
 	flush_pending();

@@ -7,14 +7,19 @@
 OBS_PGMAJOR=${OBS_PGMAJOR:-15}
 OBS_PACKAGES="postgresql-$OBS_PGMAJOR postgresql-server-dev-$OBS_PGMAJOR postgresql-contrib
  postgresql-$OBS_PGMAJOR-pgtap pgtap postgresql-$OBS_PGMAJOR-hypopg libipc-run-perl
- make gcc python3 util-linux procps iproute2 curl prometheus-postgres-exporter prometheus chromium"
+ make gcc python3 util-linux procps iproute2 curl prometheus-postgres-exporter prometheus chromium
+ git unzip dpkg-dev debhelper postgresql-server-dev-all"
 
 obs_log() { printf '== %s\n' "$*" >&2; }
 obs_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
-# obs_install_packages: apt-get the packages that are missing (root only)
+# obs_install_packages: apt-get the packages that are missing (root only).
+# Nothing else on the machine is changed: when installing the server
+# package creates Debian's default cluster (it does on a fresh machine), the
+# cluster is dropped again, so no server but ours runs; the configuration
+# in /etc/postgresql-common is left as it was.
 obs_install_packages() {
-	local missing="" p
+	local missing="" p had_main=""
 	for p in $OBS_PACKAGES; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 	done
@@ -22,12 +27,14 @@ obs_install_packages() {
 	[ "$(id -u)" = 0 ] || obs_die "missing packages:$missing (run as root to install them)"
 	obs_log "installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	# the server packages must not start Debian's own cluster
-	mkdir -p /etc/postgresql-common
-	grep -qs '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf ||
-		echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
+	[ -e "/etc/postgresql/$OBS_PGMAJOR/main" ] && had_main=1
 	apt-get update -qq >/dev/null || obs_die "apt-get update failed"
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null || obs_die "apt-get install failed"
+	if [ -z "$had_main" ] && [ -e "/etc/postgresql/$OBS_PGMAJOR/main" ]; then
+		obs_log "dropping the default cluster $OBS_PGMAJOR/main the server package created"
+		pg_dropcluster --stop "$OBS_PGMAJOR" main >/dev/null 2>&1 ||
+			obs_log "could not drop cluster $OBS_PGMAJOR/main (pg_dropcluster --stop $OBS_PGMAJOR main)"
+	fi
 	# Debian starts services on install; ours start their own
 	systemctl stop prometheus prometheus-postgres-exporter >/dev/null 2>&1 || true
 }

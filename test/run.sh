@@ -13,6 +13,14 @@ obs_workdir test
 trap obs_cleanup EXIT
 obs_stage "$here"
 cd "$OBS_SRC"
+# the release archive (make dist: git archive of HEAD) for the package
+# tests; none when the checkout is not a git repository
+OBS_DIST=""
+if git -C "$here" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+	mkdir -p "$OBS_W/dist"
+	OBS_DIST=$(make -s -C "$here" dist DISTDIR="$OBS_W/dist" 2>"$OBS_W/dist.log" | tail -n 1)
+	[ -f "$OBS_DIST" ] && chown -R postgres: "$OBS_W/dist" || { cat "$OBS_W/dist.log" >&2; OBS_DIST=""; }
+fi
 
 # settings every suite's main cluster shares
 conf=$(cat "$OBS_SRC/test/cluster.conf")
@@ -43,20 +51,27 @@ tap_count() {
 	count "$ok" "$nok"
 }
 
-# 1. pg_regress
+# 1. pg_regress: each file alone, in a database of its own made afresh
+# (pg_regress drops and creates it), so that no file depends on another
 tests=${OBS_REGRESS:-$(cd test/sql && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)}
 if want regress && [ -n "$tests" ]; then
-	obs_log "pg_regress: $(echo $tests)"
-	obs_as_pg "$pgxs/src/test/regress/pg_regress" --inputdir=test --bindir="$OBS_BIN" \
-		--host="$OBS_HOST" --port="$OBS_PORT" --dbname=contrib_regression \
-		$tests >"$OBS_W/regress.out" 2>&1
-	rc=$?
-	cat "$OBS_W/regress.out"
-	n=$(grep -cE '^(not ok|ok) |^test |^     [a-z_0-9]+ +\.\.\.' "$OBS_W/regress.out")
-	nf=$(grep -cE '\.\.\. FAILED|^not ok' "$OBS_W/regress.out")
-	[ "$rc" != 0 ] && [ "$nf" = 0 ] && nf=1 && n=$((n + 1))
-	count $((n - nf)) "$nf"
-	[ -f regression.diffs ] && [ "$nf" != 0 ] && cat regression.diffs
+	obs_log "pg_regress, each file alone: $(echo $tests)"
+	: >"$OBS_W/regress.out"
+	for t in $tests; do
+		obs_as_pg "$pgxs/src/test/regress/pg_regress" --inputdir=test --bindir="$OBS_BIN" \
+			--host="$OBS_HOST" --port="$OBS_PORT" --dbname=contrib_regression \
+			"$t" >"$OBS_W/regress-$t.out" 2>&1
+		rc=$?
+		cat "$OBS_W/regress-$t.out" >>"$OBS_W/regress.out"
+		grep -E '^(not ok|ok) |^test |\.\.\. ' "$OBS_W/regress-$t.out"
+		if [ "$rc" != 0 ]; then
+			grep -qE '\.\.\. FAILED|^not ok' "$OBS_W/regress-$t.out" || cat "$OBS_W/regress-$t.out"
+			[ -f regression.diffs ] && cat regression.diffs
+			count 0 1
+		else
+			count 1 0
+		fi
+	done
 fi
 
 # 2. isolation
@@ -76,12 +91,11 @@ if want isolation && [ -n "$specs" ]; then
 	[ -f output_iso/regression.diffs ] && [ "$nf" != 0 ] && cat output_iso/regression.diffs
 fi
 
-# 3. pgTAP
+# 3. pgTAP, through the Makefile's target (make pgtap)
 if want pgtap && ls test/pgtap/*.sql >/dev/null 2>&1; then
 	obs_log "pgTAP: $(cd test/pgtap && echo *.sql)"
-	obs_psql -d postgres -c "CREATE DATABASE observa_tap" >/dev/null
 	obs_as_pg env PGHOST="$OBS_HOST" PGPORT="$OBS_PORT" PGUSER=postgres \
-		pg_prove -v -d observa_tap test/pgtap/*.sql >"$OBS_W/pgtap.out" 2>&1
+		make -s PG_CONFIG="$OBS_PGCONFIG" pgtap >"$OBS_W/pgtap.out" 2>&1
 	rc=$?
 	cat "$OBS_W/pgtap.out"
 	tap_count "$OBS_W/pgtap.out" $rc
@@ -93,7 +107,7 @@ if want tap && ls test/t/$tapglob >/dev/null 2>&1; then
 	obs_log "TAP: $(cd test/t && echo $tapglob)"
 	mkdir -p tmp_check && chown postgres: tmp_check
 	obs_as_pg env PATH="$OBS_BIN:$PATH" TESTDIR="$OBS_SRC" PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
-		OBSERVA_SRC="$OBS_SRC" PGPORT="$(obs_free_port)" \
+		OBSERVA_SRC="$OBS_SRC" OBSERVA_DIST="$OBS_DIST" PGPORT="$(obs_free_port)" \
 		prove -v -I "$pgxs/src/test/perl" -I test/t/lib test/t/$tapglob >"$OBS_W/tap.out" 2>&1
 	rc=$?
 	cat "$OBS_W/tap.out"

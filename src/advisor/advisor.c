@@ -137,8 +137,6 @@ observa_reset_advisor(PG_FUNCTION_ARGS)
  * observa.advisor_workload(): the captured predicates and sort keys of
  * the current database, one row per table, column and class.
  */
-PG_FUNCTION_INFO_V1(observa_advisor_workload);
-
 #define WORKLOAD_COLS 8
 
 typedef struct WorkRow
@@ -152,8 +150,8 @@ typedef struct WorkRow
 	double		rows_removed;
 } WorkRow;
 
-Datum
-observa_advisor_workload(PG_FUNCTION_ARGS)
+static Datum
+advisor_workload_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	WorkRow    *rows;
@@ -161,7 +159,7 @@ observa_advisor_workload(PG_FUNCTION_ARGS)
 	int			maxrows;
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, WORKLOAD_COLS);
 	adv_lock_attach();
 
 	maxrows = adv_shared->max_queries * ADV_MAX_SCANS * (ADV_MAX_PREDS + ADV_MAX_SORT);
@@ -252,4 +250,23 @@ observa_advisor_workload(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * One body, two entry points: observa_advisor_workload serves 1.0's SQL,
+ * observa_advisor_workload_1_1 serves 1.1's.
+ */
+PG_FUNCTION_INFO_V1(observa_advisor_workload);
+PG_FUNCTION_INFO_V1(observa_advisor_workload_1_1);
+
+Datum
+observa_advisor_workload(PG_FUNCTION_ARGS)
+{
+	return advisor_workload_internal(fcinfo, OBS_API_1_0);
+}
+
+Datum
+observa_advisor_workload_1_1(PG_FUNCTION_ARGS)
+{
+	return advisor_workload_internal(fcinfo, OBS_API_1_1);
 }

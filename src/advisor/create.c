@@ -187,10 +187,33 @@ return_row(FunctionCallInfo fcinfo, const char *name, const char *status,
 	*result = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
+/*
+ * observa_create_index serves 1.0's SQL and observa_create_index_1_1
+ * 1.1's; the shape (index_name, status, detail) is the same.
+ */
+#define CREATE_INDEX_COLS 3
+
+static Datum create_index_internal(FunctionCallInfo fcinfo);
+
 PG_FUNCTION_INFO_V1(observa_create_index);
+PG_FUNCTION_INFO_V1(observa_create_index_1_1);
 
 Datum
 observa_create_index(PG_FUNCTION_ARGS)
+{
+	obs_check_result_columns(fcinfo, CREATE_INDEX_COLS);
+	return create_index_internal(fcinfo);
+}
+
+Datum
+observa_create_index_1_1(PG_FUNCTION_ARGS)
+{
+	obs_check_result_columns(fcinfo, CREATE_INDEX_COLS);
+	return create_index_internal(fcinfo);
+}
+
+static Datum
+create_index_internal(FunctionCallInfo fcinfo)
 {
 	char	   *def;
 	List	   *raw;
@@ -620,16 +643,16 @@ observa_advisor_worker_main(Datum arg)
 
 /* ---------- reporting ---------- */
 
-PG_FUNCTION_INFO_V1(observa_index_builds);
+#define INDEX_BUILDS_COLS 8
 
-Datum
-observa_index_builds(PG_FUNCTION_ARGS)
+static Datum
+index_builds_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	AdvCreateSlot *copy = palloc(sizeof(AdvCreateSlot) * ADV_CREATE_SLOTS);
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, INDEX_BUILDS_COLS);
 	adv_lock_attach();
 	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	memcpy(copy, adv_shared->slots, sizeof(AdvCreateSlot) * ADV_CREATE_SLOTS);
@@ -638,8 +661,8 @@ observa_index_builds(PG_FUNCTION_ARGS)
 	for (int i = 0; i < ADV_CREATE_SLOTS; i++)
 	{
 		AdvCreateSlot *s = &copy[i];
-		Datum		values[8];
-		bool		nulls[8] = {0};
+		Datum		values[INDEX_BUILDS_COLS];
+		bool		nulls[INDEX_BUILDS_COLS] = {0};
 		const char *state;
 		char	   *role;
 
@@ -674,10 +697,29 @@ observa_index_builds(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(observa_advisor_index_effect);
+/*
+ * One body, two entry points: observa_index_builds serves 1.0's SQL,
+ * observa_index_builds_1_1 serves 1.1's.
+ */
+PG_FUNCTION_INFO_V1(observa_index_builds);
+PG_FUNCTION_INFO_V1(observa_index_builds_1_1);
 
 Datum
-observa_advisor_index_effect(PG_FUNCTION_ARGS)
+observa_index_builds(PG_FUNCTION_ARGS)
+{
+	return index_builds_internal(fcinfo, OBS_API_1_0);
+}
+
+Datum
+observa_index_builds_1_1(PG_FUNCTION_ARGS)
+{
+	return index_builds_internal(fcinfo, OBS_API_1_1);
+}
+
+#define INDEX_EFFECT_COLS 9
+
+static Datum
+advisor_index_effect_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	AdvCreated *created = palloc(sizeof(AdvCreated) * ADV_MAX_CREATED);
@@ -685,7 +727,7 @@ observa_advisor_index_effect(PG_FUNCTION_ARGS)
 	double	   *now_ms = palloc0(sizeof(double) * ADV_MAX_CREATED * ADV_EFFECT_QUERIES);
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
+	obs_init_srf(fcinfo, INDEX_EFFECT_COLS);
 	adv_lock_attach();
 	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	memcpy(created, adv_shared->created, sizeof(AdvCreated) * ADV_MAX_CREATED);
@@ -721,8 +763,8 @@ observa_advisor_index_effect(PG_FUNCTION_ARGS)
 			continue;
 		for (int k = 0; k < cr->nqueries; k++)
 		{
-			Datum		values[9];
-			bool		nulls[9] = {0};
+			Datum		values[INDEX_EFFECT_COLS];
+			bool		nulls[INDEX_EFFECT_COLS] = {0};
 			double		nc = now_calls[c * ADV_EFFECT_QUERIES + k];
 			double		nm = now_ms[c * ADV_EFFECT_QUERIES + k];
 			double		dc = nc - cr->calls_before[k];
@@ -751,4 +793,23 @@ observa_advisor_index_effect(PG_FUNCTION_ARGS)
 		}
 	}
 	return (Datum) 0;
+}
+
+/*
+ * One body, two entry points: observa_advisor_index_effect serves 1.0's SQL,
+ * observa_advisor_index_effect_1_1 serves 1.1's.
+ */
+PG_FUNCTION_INFO_V1(observa_advisor_index_effect);
+PG_FUNCTION_INFO_V1(observa_advisor_index_effect_1_1);
+
+Datum
+observa_advisor_index_effect(PG_FUNCTION_ARGS)
+{
+	return advisor_index_effect_internal(fcinfo, OBS_API_1_0);
+}
+
+Datum
+observa_advisor_index_effect_1_1(PG_FUNCTION_ARGS)
+{
+	return advisor_index_effect_internal(fcinfo, OBS_API_1_1);
 }

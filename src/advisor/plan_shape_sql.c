@@ -44,8 +44,7 @@ observa_plan_fingerprints_1_1(PG_FUNCTION_ARGS)
 	int			n = 0;
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-	obs_check_result_columns(rsinfo, PLAN_FINGERPRINT_COLS_1_1);
+	obs_init_srf(fcinfo, PLAN_FINGERPRINT_COLS_1_1);
 	adv_lock_attach();
 	rows = palloc(sizeof(ShapeRow) * adv_shared->max_queries * ADV_PLAN_SHAPES);
 	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);

@@ -1365,13 +1365,7 @@ recommend_indexes_internal(FunctionCallInfo fcinfo, int ncols)
 	int			nrows = 0;
 
 	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != ncols)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa.recommend_indexes() is declared with %d columns, the library returns %d",
-						rsinfo->setDesc->natts, ncols),
-				 errhint("Run ALTER EXTENSION observa UPDATE to match the installed library.")));
+	obs_init_srf(fcinfo, ncols);
 	adv_lock_attach();
 	memset(&ctx, 0, sizeof(ctx));
 

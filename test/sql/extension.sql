@@ -1,7 +1,11 @@
 --
 -- The extension installs, drops and reinstalls cleanly, and the library,
--- the install script and pg_extension agree on the version.
+-- the install script and pg_extension agree on the version.  It starts
+-- from no extension whatever ran before it in this database.
 --
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS observa CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION observa;
 SELECT extversion = observa.version() AS library_matches_sql
   FROM pg_extension WHERE extname = 'observa';

@@ -5,8 +5,8 @@
 -- only compared with '<insufficient privilege>' (texts come from the
 -- query-text store).
 --
-CREATE EXTENSION IF NOT EXISTS observa;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS observa;
 CREATE TABLE ss_a (id int PRIMARY KEY, v int);
 CREATE TABLE ss_b (id int PRIMARY KEY, a_id int);
 INSERT INTO ss_a SELECT g, g % 10 FROM generate_series(1, 100) g;

@@ -3,8 +3,8 @@
 -- percentiles and bad arguments.  Statements run in this session are
 -- flushed before each observa read, so counts are exact.
 --
-CREATE EXTENSION IF NOT EXISTS observa;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS observa;
 CREATE TABLE ts_a (id int PRIMARY KEY, v int);
 CREATE TABLE ts_b (id int PRIMARY KEY, a_id int);
 INSERT INTO ts_a SELECT g, g % 10 FROM generate_series(1, 100) g;

@@ -3,13 +3,11 @@
 # shared_preload_libraries: no crash, no silent empty result.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('not_preloaded');
-$node->init;
-$node->start;
+my $node = observa_node('not_preloaded', undef, { preload => '', create_extension => 0 });
 
 my ($rc, $out, $err) = $node->psql('postgres', 'CREATE EXTENSION observa');
 is($rc, 0, 'CREATE EXTENSION works without the preload');

@@ -3,12 +3,12 @@
 # name, and what the built library reports.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 use JSON::PP;
 
-my $src = $ENV{OBSERVA_SRC} // '.';
+my $src = observa_src();
 my $control = slurp_file("$src/observa.control");
 my ($version) = $control =~ /^default_version\s*=\s*'([^']+)'/m;
 ok(defined $version, "observa.control has a default_version");
@@ -26,11 +26,7 @@ for my $k (qw(name abstract maintainer license provides meta-spec))
 ok(-f "$src/sql/observa--$version.sql", "install script observa--$version.sql exists");
 ok(-f "$src/$meta->{provides}{observa}{file}", 'META.json names an existing file');
 
-my $node = PostgreSQL::Test::Cluster->new('versions');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'observa'");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION observa');
+my $node = observa_node('versions');
 is($node->safe_psql('postgres', 'SELECT observa.version()'), $version,
 	'the loaded library reports the same version');
 is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'observa'}),

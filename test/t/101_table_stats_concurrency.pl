@@ -3,16 +3,12 @@
 # statistics at exit), and failures in concurrent sessions are counted.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('table_concurrency');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'observa'\nmax_connections = 30");
-$node->start;
+my $node = observa_node('table_concurrency', "max_connections = 30\n");
 $node->safe_psql('postgres', q{
-	CREATE EXTENSION observa;
 	CREATE TABLE cc_t (id int PRIMARY KEY, v int);
 	INSERT INTO cc_t SELECT g, g FROM generate_series(1, 1000) g;
 	CREATE TABLE cc_u (id int PRIMARY KEY, n int);

@@ -4,17 +4,13 @@
 # observa.save = off nothing is kept.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 use IPC::Run;
 
-my $node = PostgreSQL::Test::Cluster->new('persistence');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'observa'\ncompute_query_id = on\nrestart_after_crash = on");
-$node->start;
+my $node = observa_node('persistence', "restart_after_crash = on\n");
 $node->safe_psql('postgres', q{
-	CREATE EXTENSION observa;
 	CREATE TABLE pe_t (id int PRIMARY KEY, v int);
 	INSERT INTO pe_t SELECT g, g FROM generate_series(1, 100) g;
 	SELECT observa.reset();

@@ -3,16 +3,12 @@
 # used entries survive and the counts of surviving entries stay exact.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('eviction');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'observa'\nobserva.max_entries = 20\nobserva.window_slots = 32");
-$node->start;
+my $node = observa_node('eviction', "observa.max_entries = 20\nobserva.window_slots = 32\n");
 $node->safe_psql('postgres', q{
-	CREATE EXTENSION observa;
 	CREATE TABLE hot (i int);
 	INSERT INTO hot VALUES (1);
 	SELECT format('CREATE TABLE ev_%s (i int)', g) FROM generate_series(1, 60) g \gexec

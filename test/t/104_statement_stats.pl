@@ -4,21 +4,16 @@
 # across a clean restart, and text privileges with two login roles.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('statements');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_stat_statements,observa'
+my $node = observa_node('statements', q{
 compute_query_id = auto
 observa.max_statements = 40
 max_connections = 30
-});
-$node->start;
+}, { preload => 'pg_stat_statements,observa' });
 $node->safe_psql('postgres', q{
-	CREATE EXTENSION observa;
 	CREATE EXTENSION pg_stat_statements;
 	CREATE TABLE st_a (id int PRIMARY KEY, v int);
 	INSERT INTO st_a SELECT g, g FROM generate_series(1, 500) g;

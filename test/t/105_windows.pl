@@ -4,17 +4,13 @@
 # dropped, and the since-reset totals keep everything.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 use Time::HiRes qw(sleep time);
 
-my $node = PostgreSQL::Test::Cluster->new('windows');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'observa'\nobserva.window = 1s\nobserva.windows = 5");
-$node->start;
+my $node = observa_node('windows', "observa.window = 1s\nobserva.windows = 5\n");
 $node->safe_psql('postgres', q{
-	CREATE EXTENSION observa;
 	CREATE TABLE w_t (i int);
 	INSERT INTO w_t VALUES (1);
 	SELECT observa.reset();

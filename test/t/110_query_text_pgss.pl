@@ -4,18 +4,12 @@
 # whitespace kept the same way.  Both run preloaded with compute_query_id.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('qt_pgss');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_stat_statements,observa'
-compute_query_id = on
-pg_stat_statements.track_utility = on
-});
-$node->start;
+my $node = observa_node('qt_pgss', "pg_stat_statements.track_utility = on\n",
+	{ preload => 'pg_stat_statements,observa', create_extension => 0 });
 $node->safe_psql('postgres', 'CREATE DATABASE qt');
 $node->safe_psql('qt', 'CREATE EXTENSION observa; CREATE EXTENSION pg_stat_statements');
 

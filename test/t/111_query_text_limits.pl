@@ -4,22 +4,16 @@
 # evicted (counted in observa.info) while a statement in use keeps its text.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('qt_limits');
-$node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
+my $node = observa_node('qt_limits', q{
 observa.max_query_text = 64
 observa.max_query_texts = 20
 restart_after_crash = on
-});
-$node->start;
+}, { init => { extra => [ '--encoding=UTF8', '--locale=C' ] } });
 $node->safe_psql('postgres', <<'SQL');
-CREATE EXTENSION observa;
 CREATE FUNCTION qid(q text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE l text;
 BEGIN

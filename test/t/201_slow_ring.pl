@@ -4,21 +4,13 @@
 # fields belong together and none is duplicated, and the log lines.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 use IPC::Run;
 
-my $node = PostgreSQL::Test::Cluster->new('slow_ring');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
-observa.slow_query_ring_size = 16
-});
-$node->start;
+my $node = observa_node('slow_ring', "observa.slow_query_ring_size = 16\n");
 $node->safe_psql('postgres', q{
-CREATE EXTENSION observa;
 CREATE TABLE w (id int PRIMARY KEY);
 INSERT INTO w SELECT generate_series(1, 100);
 });

@@ -2,20 +2,14 @@
 # and after an immediate shutdown: empty, valid, and capturing again.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('slow_crash');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
+my $node = observa_node('slow_crash', q{
 observa.slow_query_ring_size = 8
 restart_after_crash = on
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION observa');
 
 sub ring_state
 {

@@ -6,21 +6,15 @@
 # statements' latency before and after.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $src = $ENV{OBSERVA_SRC} // '.';
-my $node = PostgreSQL::Test::Cluster->new('advisor_create');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
+my $src = observa_src();
+my $node = observa_node('advisor_create', q{
 observa.advisor_sample_rate = 1.0
 max_worker_processes = 12
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION observa');
 $node->safe_psql('postgres', slurp_file("$src/test/fixtures/tenants.sql"));
 # the bulk load is not the workload: its writes would weigh against indexes
 $node->safe_psql('postgres', 'SELECT observa.reset_advisor()');

@@ -6,20 +6,12 @@
 # statement whose role is gone is skipped.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $src = $ENV{OBSERVA_SRC} // '.';
-my $node = PostgreSQL::Test::Cluster->new('advisor_replan');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
-observa.advisor_sample_rate = 1.0
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION observa');
+my $src = observa_src();
+my $node = observa_node('advisor_replan', "observa.advisor_sample_rate = 1.0\n");
 $node->safe_psql('postgres', slurp_file("$src/test/fixtures/tenants.sql"));
 $node->safe_psql('postgres', q{
 CREATE ROLE mallory LOGIN;

@@ -7,19 +7,14 @@
 # database takes over the partition of the least recently used one.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('tenant_skew');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
+my $node = observa_node('tenant_skew', q{
 observa.max_tenants = 20
 observa.max_tenant_databases = 1
-});
-$node->start;
+}, { create_extension => 0 });
 
 $node->safe_psql('postgres', 'CREATE DATABASE other');
 $node->safe_psql('other', 'CREATE EXTENSION observa');

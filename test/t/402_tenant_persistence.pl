@@ -7,20 +7,12 @@
 # observa.save = off keeps nothing.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('tenant_persistence');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
-observa.max_tenants = 20
-});
-$node->start;
+my $node = observa_node('tenant_persistence', "observa.max_tenants = 20\n");
 $node->safe_psql('postgres', q{
-CREATE EXTENSION observa;
 CREATE TABLE tp (id int PRIMARY KEY, tenant_id int, v int);
 INSERT INTO tp SELECT g, g % 10, g FROM generate_series(1, 1000) g;
 SELECT observa.reset_tenant_stats();

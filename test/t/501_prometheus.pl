@@ -8,45 +8,42 @@
 # Both daemons listen on loopback ports and are stopped by PID.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 use JSON::PP;
 use Time::HiRes qw(usleep time);
 
-my $src = $ENV{OBSERVA_SRC} // '.';
+observa_require_commands('prometheus', 'promtool', 'prometheus-postgres-exporter', 'curl');
+my $src = observa_src();
 my $yaml = "$src/integrations/postgres_exporter/queries.yaml";
 ok(-f $yaml, 'queries.yaml is in integrations/postgres_exporter');
 my $started = time;
 
-my $node = PostgreSQL::Test::Cluster->new('prom');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
-});
-$node->start;
+# Only the workload's session captures slow statements (it sets the
+# threshold itself): the exporter's and this test's own queries, slow or
+# not under load, must not move the counter between the scrape and the
+# comparison below.
+my $node = observa_node('prom', "observa.slow_query_threshold = -1\n");
 $node->safe_psql('postgres', q{
-CREATE EXTENSION observa;
 CREATE TABLE e2e (id int PRIMARY KEY, v int);
 INSERT INTO e2e VALUES (1, 1);
 });
+# a second database with observa: the exporter discovers it, and
+# "master: true" keeps it from exporting the same series again
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', 'CREATE EXTENSION observa');
 
-# with the slow-query ring (when the build has it), statements over 20 ms
-# are captured: the exporter must count them
 my $has_slow = $node->safe_psql('postgres',
 	q{SELECT to_regprocedure('observa.slow_queries(integer)') IS NOT NULL}) eq 't';
-if ($has_slow)
-{
-	$node->append_conf('postgresql.conf', "observa.slow_query_threshold = '20ms'");
-	$node->reload;
-}
 
 # 100 statements on e2e sleeping 0.3 ms .. 30 ms (uniform): buckets 1, 5,
-# 10 and 25 ms are partly filled, the p95 (~28.5 ms) lies in (25 ms, 50 ms]
+# 10 and 25 ms are partly filled, the p95 (~28.5 ms) lies in (25 ms, 50 ms];
+# with the slow-query ring, the statements over 20 ms are captured
 sub workload
 {
 	my $sql = join('', map { sprintf("SELECT pg_sleep(%.4f) FROM e2e WHERE id = 1;\n", 0.0003 * $_) } 1 .. 100);
+	$sql = "SET observa.slow_query_threshold = '20ms';\n$sql" if $has_slow;
 	$node->safe_psql('postgres', $sql);
 }
 workload();
@@ -57,14 +54,6 @@ isnt($rc, 0, 'the failing statement failed');
 ok( $node->poll_query_until('postgres',
 		q{SELECT calls >= 101 FROM observa.table_stats WHERE relname = 'e2e' AND operation = 'SELECT'}),
 	'observa.table_stats has the workload');
-# from here on nothing is captured as slow: on a loaded machine the
-# exporter's own queries (or this test's) can take over 20 ms, and the
-# slow-query counter must not move between the scrape and the comparison
-if ($has_slow)
-{
-	$node->append_conf('postgresql.conf', "observa.slow_query_threshold = -1");
-	$node->reload;
-}
 
 # curl on loopback; returns the body ('' on failure)
 sub http_get
@@ -109,21 +98,20 @@ sub wait_for
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 my @pids;
 
-# the exporter, on a free loopback port, observa's queries only; it logs
-# in as a monitoring role that observa does not time (observa.track =
-# none), so that its own scrapes (slow ones too, on a loaded machine) never
-# change the counts it exports while the test compares them
-$node->safe_psql('postgres', q{
-CREATE ROLE obs_exporter LOGIN IN ROLE pg_monitor;
-ALTER ROLE obs_exporter SET observa.track = 'none';
-});
+# the exporter, on a free loopback port, observa's queries only, with
+# every database discovered; the shipped queries.yaml, its results cached
+# for 1 s instead of 15 s so that the test need not wait for fresh counts
 my $export_port = PostgreSQL::Test::Cluster::get_free_port();
 my $dsn = sprintf('host=%s port=%d user=%s dbname=postgres sslmode=disable',
-	$node->host, $node->port, 'obs_exporter');
+	$node->host, $node->port, scalar getpwuid($<));
+(my $test_yaml = slurp_file($yaml)) =~ s/^(\s*cache_seconds:) \d+/$1 1/mg;
+open(my $yfh, '>', "$tmp/queries.yaml") or die;
+print $yfh $test_yaml;
+close $yfh;
 push @pids, daemon("$tmp/exporter.log", { DATA_SOURCE_NAME => $dsn },
 	'prometheus-postgres-exporter', "--web.listen-address=127.0.0.1:$export_port",
-	"--extend.query-path=$yaml", '--disable-default-metrics', '--disable-settings-metrics',
-	'--log.level=warn');
+	"--extend.query-path=$tmp/queries.yaml", '--auto-discover-databases',
+	'--disable-default-metrics', '--disable-settings-metrics', '--log.level=warn');
 
 my $body = wait_for('the exporter', 20, sub {
 	my $b = http_get("http://127.0.0.1:$export_port/metrics");
@@ -134,6 +122,9 @@ ok($body, 'the exporter serves observa_query_duration_seconds for table e2e')
 $body //= '';
 
 my @observa = grep { /^(# (HELP|TYPE) )?observa_/ } split /\n/, $body;
+my @e2e_count = grep { /^observa_query_duration_seconds_count\{.*operation="SELECT".*table="e2e"/ } @observa;
+is(scalar(@e2e_count), 1, 'with two databases discovered, e2e\'s series is exported once (master: true)')
+  or diag(join("\n", @e2e_count));
 open(my $fh, '>', "$tmp/observa.prom") or die;
 print $fh join("\n", @observa), "\n";
 close $fh;
@@ -252,7 +243,8 @@ ok($p95_ms > 27 && $p95_ms < 40, "the p95 is near the 28.5 ms of the workload ($
 
 # the Grafana dashboard: every expression is valid PromQL over the scraped
 # series, and its p95 panel (a rate over 5 minutes), given a second
-# identical batch, puts e2e's p95 in the same bucket
+# identical batch, puts e2e's p95 in the same bucket (Grafana's
+# $__rate_interval stands for 5 minutes here)
 my $dash = decode_json(slurp_file("$src/integrations/grafana/observa.json"));
 my %expr;
 foreach my $p (@{ $dash->{panels} })
@@ -262,7 +254,8 @@ foreach my $p (@{ $dash->{panels} })
 my $bad = 0;
 foreach my $k (sort keys %expr)
 {
-	(my $x = $expr{$k}) =~ s/\$(datname|operation|table)\b/.*/g;
+	(my $x = $expr{$k}) =~ s/\$(instance|datname|operation|table)\b/.*/g;
+	$x =~ s/\$__rate_interval/5m/g;
 	my $b = http_get("http://127.0.0.1:$prom_port/api/v1/query", "query=$x");
 	my $j = eval { decode_json($b) };
 	next if $j && $j->{status} eq 'success';
@@ -273,7 +266,8 @@ ok(scalar(keys %expr) >= 8, 'the dashboard has its panels: ' . join(', ', sort k
 is($bad, 0, 'prometheus accepts every expression of the dashboard');
 
 my ($p95_panel) = grep { /^p95 latency/ } keys %expr;
-(my $panel_q = $expr{$p95_panel // ''} // '') =~ s/\$datname/.*/;
+(my $panel_q = $expr{$p95_panel // ''} // '') =~ s/\$(instance|datname)\b/.*/g;
+$panel_q =~ s/\$__rate_interval/5m/g;
 $panel_q =~ s/\$operation/SELECT/;
 $panel_q =~ s/\$table/e2e/;
 workload();

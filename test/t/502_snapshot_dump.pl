@@ -3,19 +3,12 @@
 # copy; a role without privileges can neither take nor read snapshots.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use ObservaTest;
 
-my $node = PostgreSQL::Test::Cluster->new('snapdump');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'observa'
-compute_query_id = on
-});
-$node->start;
+my $node = observa_node('snapdump');
 $node->safe_psql('postgres', q{
-CREATE EXTENSION observa;
 CREATE TABLE sd (id int PRIMARY KEY, v int);
 INSERT INTO sd SELECT g, g FROM generate_series(1, 100) g;
 });

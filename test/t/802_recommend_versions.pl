@@ -47,7 +47,7 @@ AS '$libdir/observa', 'observa_recommend_indexes_1_1' LANGUAGE C STRICT;
 });
 my ($rc, $out, $err) = $node->psql('postgres', 'SELECT * FROM public.bad_recommend()');
 isnt($rc, 0, 'a mismatched declaration fails');
-like($err, qr/ERROR:  observa\.recommend_indexes\(\) is declared with 2 columns, the library returns 14/,
+like($err, qr/ERROR:  observa function bad_recommend\(\) is declared with 2 result columns, but the library.s entry point returns 14/,
 	'with a message naming both column counts');
 like($err, qr/HINT:  Run ALTER EXTENSION observa UPDATE/, 'and a hint');
 
