@@ -6,10 +6,25 @@
  *		and hand the sample to every recorder of the room table (rooms.h).
  *		This file names no room.
  *
- * Timing: a statement's duration is the wall time spent inside
- * ExecutorStart, ExecutorRun and ExecutorFinish (each call timed, so the
- * time a client spends between fetches of a cursor is not counted), or
- * inside ProcessUtility for utility statements.
+ * Timing: a statement's duration is the wall time from the start of
+ * ExecutorStart to the end of ExecutorFinish, or inside ProcessUtility for
+ * utility statements, read with two clock reads in the common case (the
+ * hot-path budget, docs/performance.md).  The time a client may spend
+ * between calls is left out by closing the timed segment wherever control
+ * can go back to the client:
+ *	- a statement that returns rows through a portal (a SELECT without a
+ *	  data-modifying WITH) may be fetched in pieces: its segment ends when
+ *	  ExecutorRun returns, each later ExecutorRun is timed on its own, and
+ *	  its ExecutorFinish (which has nothing to do for such a statement) is
+ *	  not timed;
+ *	- any ExecutorRun that stopped at its row count (a partial fetch) ends
+ *	  the segment too;
+ *	- every other statement (INSERT, UPDATE, DELETE, MERGE, data-modifying
+ *	  WITH) runs Start, Run and Finish back to back, timed as one segment.
+ * So a SELECT reads the clock at ExecutorStart and when ExecutorRun
+ * returns, a DML statement at ExecutorStart and when ExecutorFinish
+ * returns.  In the extended protocol, a client that waits between Bind and
+ * Execute has that wait counted.
  *
  * Per-statement state lives in the statement's es_query_cxt, linked into a
  * backend-local list.  A memory-context callback unlinks it when the
@@ -27,9 +42,13 @@
  *
  * Nesting: obs_nesting_depth (core.c) counts executor and utility levels
  * as pg_stat_statements does; observa.track (core.c) decides which levels
- * are timed.
- * EXECUTE, PREPARE and DEALLOCATE are not themselves timed (the executed
- * statement is), and do not add a level.
+ * are timed.  EXECUTE and PREPARE are not themselves timed (the executed
+ * statement is), and do not add a level.  DEALLOCATE is timed, as in
+ * pg_stat_statements 16.
+ *
+ * Utility statements that differ only in a name or a constant (SAVEPOINT,
+ * FETCH, SET, ...) are recorded under observa's own query id
+ * (utility_id.h); the PlannedStmt's queryId is left alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -49,13 +68,17 @@
 #include "relations.h"
 #include "rooms.h"
 #include "sandbox.h"
+#include "utility_id.h"
 
 /* timing state of one executor statement */
 typedef struct ObsQueryState
 {
 	QueryDesc  *query_desc;
 	struct ObsQueryState *next;
-	instr_time	elapsed;		/* accumulated over Start/Run/Finish */
+	instr_time	elapsed;		/* accumulated over the timed segments */
+	instr_time	seg_start;		/* start of the open segment */
+	bool		seg_open;		/* a segment is being timed */
+	bool		returns_rows;	/* fetched through a portal: see above */
 	int			level;			/* nesting level at ExecutorStart */
 	bool		linked;			/* still in active_queries */
 	bool		recorded;		/* sample already emitted */
@@ -86,7 +109,7 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 /* utility statements timed as such (the executed statement is timed instead) */
 #define OBS_TIMED_UTILITY(n) \
-	(!IsA(n, ExecuteStmt) && !IsA(n, PrepareStmt) && !IsA(n, DeallocateStmt))
+	(!IsA(n, ExecuteStmt) && !IsA(n, PrepareStmt))
 
 void
 obs_hooks_init(void)
@@ -164,6 +187,40 @@ accumulate(ObsQueryState *state, instr_time start)
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, start);
 	INSTR_TIME_ADD(state->elapsed, now);
+}
+
+/* open a timed segment unless one is open (one clock read) */
+static inline void
+segment_open(ObsQueryState *state)
+{
+	if (!state->seg_open)
+	{
+		INSTR_TIME_SET_CURRENT(state->seg_start);
+		state->seg_open = true;
+	}
+}
+
+/* close the open segment, if any (one clock read) */
+static inline void
+segment_close(ObsQueryState *state)
+{
+	if (state->seg_open)
+	{
+		accumulate(state, state->seg_start);
+		state->seg_open = false;
+	}
+}
+
+/*
+ * Does the statement hand its rows to a portal that a client may fetch in
+ * pieces (and then have nothing left for ExecutorFinish)?  Statements that
+ * modify data run to completion before the client hears of them.
+ */
+static inline bool
+returns_rows_through_portal(QueryDesc *queryDesc)
+{
+	return queryDesc->operation == CMD_SELECT &&
+		!queryDesc->plannedstmt->hasModifyingCTE;
 }
 
 /* build and dispatch the sample of an executor statement */
@@ -252,7 +309,10 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	state->next = active_queries;
 	active_queries = state;
 	state->linked = true;
-	accumulate(state, start);
+	state->returns_rows = returns_rows_through_portal(queryDesc);
+	/* the segment goes on: closed when Run (or Finish) returns */
+	state->seg_start = start;
+	state->seg_open = true;
 }
 
 static void
@@ -260,10 +320,9 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				bool execute_once)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
-	instr_time	start;
 
 	if (state)
-		INSTR_TIME_SET_CURRENT(start);
+		segment_open(state);
 	obs_nesting_depth++;
 	PG_TRY();
 	{
@@ -279,25 +338,30 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		obs_nesting_depth--;
 		if (state)
 		{
-			accumulate(state, start);
+			segment_close(state);
 			record_query(state, queryDesc, true);
 		}
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	obs_nesting_depth--;
-	if (state)
-		accumulate(state, start);
+	/* control may go back to the client: see the header comment */
+	if (state && (state->returns_rows ||
+				  (count != 0 && queryDesc->estate->es_processed >= count)))
+		segment_close(state);
 }
 
 static void
 obs_ExecutorFinish(QueryDesc *queryDesc)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
-	instr_time	start;
+	bool		timed = (state != NULL && !state->returns_rows);
 
-	if (state)
-		INSTR_TIME_SET_CURRENT(start);
+	/* a statement returning rows has nothing to time here (never ran: close) */
+	if (state && !timed)
+		segment_close(state);
+	if (timed)
+		segment_open(state);
 	obs_nesting_depth++;
 	PG_TRY();
 	{
@@ -311,15 +375,15 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 		obs_nesting_depth--;
 		if (state)
 		{
-			accumulate(state, start);
+			segment_close(state);
 			record_query(state, queryDesc, true);
 		}
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	obs_nesting_depth--;
-	if (state)
-		accumulate(state, start);
+	if (timed)
+		segment_close(state);
 }
 
 static void
@@ -330,6 +394,7 @@ obs_ExecutorEnd(QueryDesc *queryDesc)
 	if (state)
 	{
 		unlink_state(state);
+		segment_close(state);	/* only if Finish was never called */
 		record_query(state, queryDesc, false);
 	}
 
@@ -392,6 +457,9 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	sample.stmt_location = pstmt->stmt_location;
 	sample.stmt_len = pstmt->stmt_len;
 	sample.params = params;
+	sample.queryid = obs_utility_queryid(parsetree, queryString,
+										 pstmt->stmt_location, pstmt->stmt_len,
+										 pstmt->queryId);
 
 	INSTR_TIME_SET_CURRENT(start);
 	obs_nesting_depth++;

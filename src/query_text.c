@@ -10,10 +10,12 @@
  * stmt_len, trimmed like core's CleanQuerytext), with every constant the
  * jumbler recorded replaced by $n, numbered after the highest external
  * parameter, exactly as pg_stat_statements displays it.  Statements without
- * constants (and utility statements) keep their text as written.  Only
- * statements observa would time (observa.track, observa.track_utility) are
- * captured; PREPARE, EXECUTE and DEALLOCATE never are (the prepared
- * statement has its own text).
+ * constants (and utility statements) keep their text as written, except
+ * the utility statements observa groups (utility_id.h: "SAVEPOINT $1",
+ * "SET work_mem = $1", ...), stored under observa's id with the group's
+ * text.  Only statements observa would time (observa.track,
+ * observa.track_utility) are captured; PREPARE and EXECUTE never are (the
+ * prepared statement has its own text).
  *
  * Storage: a shared dynahash of at most observa.max_query_texts entries,
  * each with an inline slot of observa.max_query_text + 1 bytes.  Texts
@@ -78,6 +80,7 @@
 
 #include "observa.h"
 #include "query_text.h"
+#include "utility_id.h"
 
 /* appended to a text cut at observa.max_query_text (ASCII: any encoding) */
 #define QT_TRUNCATION_MARKER "..."
@@ -696,8 +699,7 @@ qt_normalize(JumbleState *jstate, const char *stmt, int stmt_loc, int len,
 static bool
 qt_is_prepare_related(Node *stmt)
 {
-	return IsA(stmt, ExecuteStmt) || IsA(stmt, PrepareStmt) ||
-		IsA(stmt, DeallocateStmt);
+	return IsA(stmt, ExecuteStmt) || IsA(stmt, PrepareStmt);
 }
 
 /*
@@ -708,26 +710,42 @@ static void
 qt_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	QtKey		key;
+	uint64		queryid = query->queryId;
 	const char *stmt;
+	char	   *text;
 	int			loc;
 	int			len;
 
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
 
-	if (qt_shared == NULL || query->queryId == UINT64CONST(0) ||
-		pstate->p_sourcetext == NULL)
+	if (qt_shared == NULL || pstate->p_sourcetext == NULL)
 		return;
 	if (query->utilityStmt != NULL && qt_is_prepare_related(query->utilityStmt))
 		return;
 	if (!obs_would_track(obs_nesting_level(), query->utilityStmt != NULL))
 		return;
 
-	qt_make_key(&key, MyDatabaseId, query->queryId);
+	/* a utility statement grouped by observa has its own id (utility_id.h) */
+	if (query->utilityStmt != NULL)
+		queryid = obs_utility_queryid(query->utilityStmt, pstate->p_sourcetext,
+									  query->stmt_location, query->stmt_len,
+									  queryid);
+	if (queryid == UINT64CONST(0))
+		return;
+	qt_make_key(&key, MyDatabaseId, queryid);
 	if (qt_local_recent(&key) || qt_lookup_touch(&key))
 		return;
 
 	/* missing: build the text outside any lock */
+	if (query->utilityStmt != NULL &&
+		(text = obs_utility_text(query->utilityStmt, pstate->p_sourcetext,
+								 query->stmt_location, query->stmt_len)) != NULL)
+	{
+		qt_insert(&key, text, strlen(text), false);
+		pfree(text);
+		return;
+	}
 	loc = query->stmt_location;
 	len = query->stmt_len;
 	stmt = CleanQuerytext(pstate->p_sourcetext, &loc, &len);

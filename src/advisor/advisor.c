@@ -35,6 +35,13 @@ obs_advisor_init(void)
 							 0.1, 0.0, 1.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("observa.advisor_sample_interval",
+							"Least time between two captures of one statement in one backend.",
+							"0, or observa.advisor_sample_rate = 1, lets the rate alone decide.",
+							&adv_sample_interval,
+							1000, 0, 3600 * 1000,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("observa.advisor_max_queries",
 							"Statements (queryids) the index advisor remembers.",
 							NULL,

@@ -187,6 +187,7 @@ extern int	adv_lock_id;
 
 /* GUCs */
 extern double adv_sample_rate;
+extern int	adv_sample_interval;
 extern int	adv_max_queries;
 extern double adv_min_improvement;
 

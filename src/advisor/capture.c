@@ -7,13 +7,18 @@
  *		example of the statement with its bind parameters.
  *
  * Sampling: obs_advisor_executor_start decides once per top-level
- * statement (probability observa.advisor_sample_rate) and asks only the
- * sampled ones for INSTRUMENT_ROWS, so unsampled statements cost one
- * random number.  At record time a sampled, successful statement's plan
- * state tree is walked (no catalog access beyond the syscache lookups of
- * operator properties), and the result is folded into one AdvQuery entry
- * per (database, queryid).  Each sampled execution counts 1/rate
- * estimated executions.
+ * statement, in backend-local memory only (adv_sample_weight): with
+ * probability observa.advisor_sample_rate, and at most once per statement
+ * shape (database, queryid) and backend every
+ * observa.advisor_sample_interval (rate 1 captures every execution).  Only sampled statements are asked for
+ * INSTRUMENT_ROWS and reach the shared array, so a steady workload of hot
+ * statements takes the advisor's lock about once per shape, backend and
+ * interval instead of on a tenth of all statements.  At record time a
+ * sampled, successful statement's plan state tree is walked (no catalog
+ * access beyond the syscache lookups of operator properties), and the
+ * result is folded into one AdvQuery entry per (database, queryid).  A
+ * sample counts as the executions of its shape in this backend since the
+ * previous sample (1/rate for a shape the backend had not seen).
  *
  * Storage: a fixed array of observa.advisor_max_queries entries in shared
  * memory (AdvShared), least recently sampled entry evicted when full.  The
@@ -46,6 +51,7 @@
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
@@ -61,6 +67,7 @@ int			adv_lock_id = 0;
 
 /* capture settings (defined as GUCs by advisor.c) */
 double		adv_sample_rate = 0.1;
+int			adv_sample_interval = 1000;
 int			adv_max_queries = 500;
 
 const char *const adv_class_names[ADV_NCLASSES] = {
@@ -69,6 +76,25 @@ const char *const adv_class_names[ADV_NCLASSES] = {
 
 /* the QueryDesc of the top-level statement sampled at ExecutorStart */
 static QueryDesc *sampled_qd = NULL;
+/* the executions it stands for */
+static double sampled_weight = 0;
+
+/*
+ * Backend-local sampling state per statement shape, direct-mapped by
+ * (database, queryid): executions since the shape's last sample and when
+ * that was.  A slot taken by another shape just starts over.
+ */
+#define ADV_SHAPE_SLOTS 256
+
+typedef struct AdvShapeSlot
+{
+	uint64		queryid;
+	Oid			dbid;
+	int64		pending;		/* executions not yet counted in a sample */
+	TimestampTz last_sampled;
+} AdvShapeSlot;
+
+static AdvShapeSlot shape_slots[ADV_SHAPE_SLOTS];
 static bool lock_attached = false;
 
 /* what one execution's plan showed */
@@ -121,6 +147,46 @@ adv_lock_attach(void)
 }
 
 /*
+ * The sampling decision for one execution of statement shape (dbid,
+ * queryid) that started at 'now': 0 when it is not sampled, else the
+ * number of executions the sample stands for.  Backend-local memory only:
+ * no lock, no shared cache line, no clock read (the caller passes the
+ * statement's start time).
+ */
+static double
+adv_sample_weight(Oid dbid, uint64 queryid, TimestampTz now)
+{
+	AdvShapeSlot *slot;
+	double		weight;
+
+	slot = &shape_slots[(queryid ^ (queryid >> 32) ^ dbid) % ADV_SHAPE_SLOTS];
+	if (slot->queryid != queryid || slot->dbid != dbid)
+	{
+		/* a shape new to this backend: the rate alone decides */
+		if (adv_sample_rate < 1.0 &&
+			pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
+			return 0;
+		slot->queryid = queryid;
+		slot->dbid = dbid;
+		slot->pending = 0;
+		slot->last_sampled = now;
+		return 1.0 / adv_sample_rate;
+	}
+	slot->pending++;
+	/* rate 1 captures every execution: the interval does not apply */
+	if (adv_sample_rate < 1.0 &&
+		(now - slot->last_sampled < (int64) adv_sample_interval * 1000 ||
+		 pg_prng_double(&pg_global_prng_state) >= adv_sample_rate))
+		return 0;
+	/* executions counted before a reset do not count after it */
+	weight = (slot->last_sampled < adv_shared->reset_at) ?
+		1.0 / adv_sample_rate : (double) slot->pending;
+	slot->pending = 0;
+	slot->last_sampled = now;
+	return weight;
+}
+
+/*
  * Decide whether this top-level statement is sampled; if so ask the
  * executor for row counts (rows removed by filters).
  */
@@ -129,10 +195,13 @@ adv_capture_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	if (adv_shared == NULL || obs_nesting_level() != 0)
 		return;
-	if (queryDesc->operation == CMD_UTILITY || adv_sample_rate <= 0.0)
+	if (queryDesc->operation == CMD_UTILITY || adv_sample_rate <= 0.0 ||
+		queryDesc->plannedstmt->queryId == UINT64CONST(0))
 		return;
-	if (adv_sample_rate < 1.0 &&
-		pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
+	sampled_weight = adv_sample_weight(MyDatabaseId,
+									   queryDesc->plannedstmt->queryId,
+									   GetCurrentStatementStartTimestamp());
+	if (sampled_weight <= 0)
 		return;
 	sampled_qd = queryDesc;
 	queryDesc->instrument_options |= INSTRUMENT_ROWS;
@@ -707,7 +776,7 @@ adv_capture_record(const ObsSample *sample)
 		return;
 	cap.plan_fp = adv_plan_fingerprint(sample->pstmt);
 	cap.started = GetCurrentStatementStartTimestamp();
-	weight = adv_sample_rate > 0.0 ? 1.0 / Min(adv_sample_rate, 1.0) : 1.0;
+	weight = sampled_weight;
 
 	/* common case: the entry exists and keeps its example */
 	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
