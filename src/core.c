@@ -286,9 +286,52 @@ obs_info_add_time(ObsInfoSink *sink, const char *section, const char *name,
  * SQL argument helpers
  * ---------------------------------------------------------------- */
 
+/* the hint that shows a valid argument of kind */
+static int
+array_hint(int kind, bool one)
+{
+	switch (kind)
+	{
+		case OBS_ARRAY_QUANTILES:
+			return one ? errhint("Pass at least one quantile between 0 and 1.")
+				: errhint("Pass an array of quantiles between 0 and 1, for example ARRAY[0.5, 0.99].");
+		case OBS_ARRAY_DURATIONS:
+			return one ? errhint("Pass at least one duration in milliseconds.")
+				: errhint("Pass durations in milliseconds, for example ARRAY[0.5, 12, 300].");
+		default:
+			return one ? errhint("Pass at least one bound in milliseconds.")
+				: errhint("Pass an array of bounds in milliseconds, for example ARRAY[1, 10, 100].");
+	}
+}
+
+/* check one element of kind (not NULL) */
+static void
+check_element(int kind, const char *argname, double v)
+{
+	if (isnan(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not contain NaN", argname)));
+	if (kind == OBS_ARRAY_QUANTILES && (v < 0.0 || v > 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("quantile %g is outside [0, 1]", v),
+				 errhint("Quantiles are fractions: 0.5 is the median, 0.99 the 99th percentile.")));
+	if (kind == OBS_ARRAY_BOUNDS && v < 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bound %g ms is negative", v),
+				 errhint("Bounds are latencies in milliseconds, 0 or more.")));
+	if (kind == OBS_ARRAY_DURATIONS && (v < 0.0 || isinf(v)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("duration %g ms is not a finite duration of 0 or more", v),
+				 errhint("Durations are in milliseconds, 0 or more.")));
+}
+
 double *
 obs_float8_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
-					 bool quantiles, int *n)
+					 int kind, int *n)
 {
 	ArrayType  *arr;
 	Datum	   *elems;
@@ -301,8 +344,7 @@ obs_float8_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be NULL", argname),
-				 quantiles ? errhint("Pass an array of quantiles between 0 and 1, for example ARRAY[0.5, 0.99].")
-				 : errhint("Pass an array of bounds in milliseconds, for example ARRAY[1, 10, 100].")));
+				 array_hint(kind, false)));
 	arr = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
@@ -314,33 +356,16 @@ obs_float8_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be empty", argname),
-				 quantiles ? errhint("Pass at least one quantile between 0 and 1.")
-				 : errhint("Pass at least one bound in milliseconds.")));
+				 array_hint(kind, true)));
 	out = palloc(sizeof(double) * nelems);
 	for (i = 0; i < nelems; i++)
 	{
-		double		v;
-
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s must not contain NULL elements", argname)));
-		v = DatumGetFloat8(elems[i]);
-		if (isnan(v))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must not contain NaN", argname)));
-		if (quantiles && (v < 0.0 || v > 1.0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("quantile %g is outside [0, 1]", v),
-					 errhint("Quantiles are fractions: 0.5 is the median, 0.99 the 99th percentile.")));
-		if (!quantiles && v < 0.0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("bound %g ms is negative", v),
-					 errhint("Bounds are latencies in milliseconds, 0 or more.")));
-		out[i] = v;
+		out[i] = DatumGetFloat8(elems[i]);
+		check_element(kind, argname, out[i]);
 	}
 	*n = nelems;
 	return out;

@@ -112,14 +112,18 @@ extern bool obs_would_track(int level, bool utility);
  * SQL argument helpers
  * ---------------------------------------------------------------- */
 
+/* what a float8[] argument holds (messages and checks differ) */
+#define OBS_ARRAY_BOUNDS		0	/* ms, >= 0, +Infinity allowed */
+#define OBS_ARRAY_QUANTILES		1	/* in [0, 1] */
+#define OBS_ARRAY_DURATIONS		2	/* ms, >= 0, finite */
+
 /*
- * Validate and read a float8[] argument (one dimension, not empty, no NULL
- * element, no NaN): quantiles must lie in [0,1]; bounds must be >= 0
- * (+Infinity allowed).  Raises 22004 for NULLs, 22023 otherwise.
+ * Validate and read a float8[] argument of that kind (one dimension, not
+ * empty, no NULL element, no NaN).  Raises 22004 for NULLs, 22023
+ * otherwise.
  */
 extern double *obs_float8_array_arg(FunctionCallInfo fcinfo, int argno,
-									const char *argname, bool quantiles,
-									int *n);
+									const char *argname, int kind, int *n);
 
 /* microseconds of an interval (22023 unless > 0) */
 extern int64 obs_interval_us(Datum interval);

@@ -295,7 +295,7 @@ obs_load_begin(ObsLoadFile *lf, const ObsFileShape *shape, char *state,
 			else if (fseeko(lf->f, sizeof(ObsFileHeader), SEEK_SET) != 0)
 				why = "ignored: cannot be read";
 			else
-				lf->remaining = payload;
+				lf->remaining = lf->payload = payload;
 		}
 	}
 	if (why == NULL)
@@ -316,6 +316,15 @@ obs_load_read(ObsLoadFile *lf, void *buf, Size len)
 	if (len > 0 && fread(buf, 1, len, lf->f) != len)
 		return false;
 	lf->remaining -= len;
+	return true;
+}
+
+bool
+obs_load_rewind(ObsLoadFile *lf)
+{
+	if (lf->f == NULL || fseeko(lf->f, sizeof(ObsFileHeader), SEEK_SET) != 0)
+		return false;
+	lf->remaining = lf->payload;
 	return true;
 }
 

@@ -81,6 +81,7 @@ typedef struct ObsLoadFile
 	FILE	   *f;
 	ObsFileHeader hdr;
 	int64		nrecords;		/* hdr.nrecords, checked against the size */
+	uint64		payload;		/* bytes between the header and the CRC */
 	uint64		remaining;		/* payload bytes not read yet */
 	const char *name;
 	char		path[MAXPGPATH];
@@ -115,6 +116,9 @@ extern bool obs_load_begin(ObsLoadFile *lf, const ObsFileShape *shape,
 
 /* read the next len payload bytes; false past the end or on a read error */
 extern bool obs_load_read(ObsLoadFile *lf, void *buf, Size len);
+
+/* read the payload again from its first record (a validating pass first) */
+extern bool obs_load_rewind(ObsLoadFile *lf);
 
 /* close and remove the file; log "msg" and copy it into state */
 extern void obs_load_end(ObsLoadFile *lf, const char *msg, char *state,
