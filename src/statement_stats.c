@@ -12,9 +12,9 @@
  * Each entry keeps, besides the store's counters and histograms, the
  * statement's operation and the relations it touched (as recorded the
  * first time the entry was created; up to OBS_MAX_SAMPLE_RELS).  The
- * normalized text lives in the query-text room (query_text.h): it is
- * fetched when read, and released when the last entry of a (dbid,
- * queryid) pair is evicted.
+ * normalized text lives in the query-text room (query_text.h), per role:
+ * it is fetched when read, and released when the last entry of a (dbid,
+ * userid, queryid) triple (top-level or not) is evicted.
  *
  * Storage, locking, windows, eviction and persistence are the generic
  * store's (store.c).
@@ -151,10 +151,11 @@ obs_statement_stats_reset(TimestampTz now)
 	obs_store_reset(stmt_store, now);
 }
 
-/* a text key of evicted entries, and whether an entry still uses it */
+/* a text key (dbid, userid, queryid) of evicted entries, still used? */
 typedef struct TextRef
 {
 	Oid			dbid;
+	Oid			userid;
 	uint64		queryid;
 	bool		used;
 } TextRef;
@@ -175,6 +176,8 @@ textref_cmp(const void *a, const void *b)
 		return x->queryid < y->queryid ? -1 : 1;
 	if (x->dbid != y->dbid)
 		return x->dbid < y->dbid ? -1 : 1;
+	if (x->userid != y->userid)
+		return x->userid < y->userid ? -1 : 1;
 	return 0;
 }
 
@@ -188,6 +191,7 @@ mark_used(const void *key, void *arg)
 	TextRef    *hit;
 
 	probe.dbid = k->dbid;
+	probe.userid = k->userid;
 	probe.queryid = k->queryid;
 	hit = bsearch(&probe, t->refs, t->n, sizeof(TextRef), textref_cmp);
 	if (hit)
@@ -214,6 +218,7 @@ statement_evicted(ObsStore *store, const char *keys_auxs, int n)
 
 		memcpy(&k, keys_auxs + rec * i, sizeof(k));
 		t.refs[i].dbid = k.dbid;
+		t.refs[i].userid = k.userid;
 		t.refs[i].queryid = k.queryid;
 		t.refs[i].used = false;
 	}
@@ -225,7 +230,8 @@ statement_evicted(ObsStore *store, const char *keys_auxs, int n)
 	obs_store_scan_keys(store, mark_used, &t);
 	for (i = 0; i < t.n; i++)
 		if (!t.refs[i].used)
-			obs_query_text_release(t.refs[i].dbid, t.refs[i].queryid);
+			obs_query_text_release(t.refs[i].dbid, t.refs[i].userid,
+								   t.refs[i].queryid);
 	pfree(t.refs);
 }
 
@@ -305,8 +311,8 @@ statement_stats_internal(FunctionCallInfo fcinfo, int api)
 		if (see_all || key->userid == me || has_privs_of_role(me, key->userid))
 		{
 			bool		truncated;
-			char	   *text = obs_query_text_get(key->dbid, key->queryid,
-												  &truncated);
+			char	   *text = obs_query_text_get(key->dbid, key->userid,
+												  key->queryid, &truncated);
 
 			if (text)
 				values[7] = CStringGetTextDatum(text);
