@@ -1614,10 +1614,14 @@ BEGIN
     WITH idx AS (
         SELECT i.indexrelid AS oid, i.indrelid AS relid, n.nspname, t.relname AS tab,
                c.relname AS iname, c.relam AS am,
-               -- each key column: its definition, operator class, collation, ASC/DESC/NULLS
-               ARRAY(SELECT pg_get_indexdef(i.indexrelid, k + 1, false) || ' ' || i.indclass[k]
-                            || ' ' || i.indcollation[k] || ' ' || i.indoption[k]
-                       FROM generate_series(0, i.indnkeyatts - 1) k ORDER BY k) AS keysig,
+               -- each key column (definition, operator class, collation,
+               -- ASC/DESC/NULLS) prefixed by its length and joined: one
+               -- index's keys lead another's exactly when its text starts
+               -- the other's
+               (SELECT string_agg(length(e) || ':' || e, '' ORDER BY k)
+                  FROM (SELECT k, pg_get_indexdef(i.indexrelid, k + 1, false) || ' ' || i.indclass[k]
+                                  || ' ' || i.indcollation[k] || ' ' || i.indoption[k] AS e
+                          FROM generate_series(0, i.indnkeyatts - 1) k) s) AS keytext,
                ARRAY(SELECT pg_get_indexdef(i.indexrelid, k + 1, true)
                        FROM generate_series(0, i.indnkeyatts - 1) k ORDER BY k) AS keycols,
                ARRAY(SELECT pg_get_indexdef(i.indexrelid, k + 1, true)
@@ -1646,19 +1650,25 @@ BEGIN
                row_number() OVER w AS rk,
                first_value(x.oid) OVER w AS keeper
           FROM idx x
-        WINDOW w AS (PARTITION BY x.relid, x.am, x.keysig, x.inccols, x.pred
+        WINDOW w AS (PARTITION BY x.relid, x.am, x.keytext, x.inccols, x.pred
                      ORDER BY x.protected DESC, x.scans DESC, x.oid)
     ),
     kept AS (SELECT * FROM grp WHERE rk = 1),
-    pairs AS (  -- btree a's keys a proper prefix of b's, same predicate
-        SELECT a.oid AS a, b.oid AS b, b.size AS bsize, b.protected AS bprot
-          FROM kept a
-          JOIN kept b ON b.relid = a.relid AND b.am = a.am AND b.oid <> a.oid
-                     AND a.pred IS NOT DISTINCT FROM b.pred
-                     AND cardinality(a.keysig) < cardinality(b.keysig)
-                     AND b.keysig[1:cardinality(a.keysig)] = a.keysig
-                     AND a.inccols <@ (b.keycols || b.inccols)
-         WHERE a.am = (SELECT m.oid FROM pg_am m WHERE m.amname = 'btree') AND NOT a.protected
+    pairs AS (  -- btree a's keys a proper prefix of b's, same predicate;
+                -- paired within each table (one table's indexes at a time)
+        SELECT (a ->> 'oid')::oid AS a, (b ->> 'oid')::oid AS b,
+               (b ->> 'size')::bigint AS bsize, (b ->> 'prot')::boolean AS bprot
+          FROM (SELECT jsonb_agg(jsonb_build_object(
+                           'oid', k.oid, 'kt', k.keytext, 'pred', k.pred, 'keys', to_jsonb(k.keycols),
+                           'inc', to_jsonb(k.inccols), 'size', k.size, 'prot', k.protected)) AS items
+                  FROM kept k
+                 WHERE k.am = (SELECT m.oid FROM pg_am m WHERE m.amname = 'btree')
+                 GROUP BY k.relid) t,
+               jsonb_array_elements(t.items) a, jsonb_array_elements(t.items) b
+         WHERE NOT (a ->> 'prot')::boolean AND a ->> 'oid' <> b ->> 'oid'
+           AND length(b ->> 'kt') > length(a ->> 'kt') AND starts_with(b ->> 'kt', a ->> 'kt')
+           AND a -> 'pred' = b -> 'pred'
+           AND a -> 'inc' <@ ((b -> 'keys') || (b -> 'inc'))
     ),
     pfx AS (    -- cover each by an index that is kept itself
         SELECT DISTINCT ON (p.a) p.a AS oid, p.b AS by_oid
@@ -1879,7 +1889,30 @@ DECLARE
     rows_svg text := '';
     legend text := '';
 BEGIN
-    out := '<h3>Operations on tables, by total time</h3><div class="grid">';
+    -- per operation: the tables' buckets summed (a statement that touches
+    -- several tables counts once per table, as in table_stats)
+    out := '<h3>Operations, by total time</h3><div class="grid">';
+    FOR r IN
+        SELECT o.operation, o.calls, o.total_ms, b.le, b.cum
+          FROM (SELECT t.operation, sum(t.calls) AS calls, sum(t.total_time_ms) AS total_ms
+                  FROM @extschema@.table_stats t GROUP BY t.operation
+                 ORDER BY 3 DESC NULLS LAST, 1 LIMIT 4) o
+          JOIN LATERAL (SELECT array_agg(y.le ORDER BY y.le) AS le, array_agg(y.n ORDER BY y.le) AS cum
+                          FROM (SELECT x.le_ms AS le, sum(x.count)::bigint AS n
+                                  FROM @extschema@.table_latency_buckets(bounds) x
+                                 WHERE x.operation = o.operation GROUP BY x.le_ms) y) b ON true
+         ORDER BY o.total_ms DESC NULLS LAST, o.operation
+    LOOP
+        out := out || format('<figure class="dist"><figcaption><b>%s</b> <span class="dim">%s calls on tables · %s ms total</span></figcaption>%s</figure>',
+            @extschema@.html_escape(r.operation), r.calls, round(r.total_ms::numeric, 1),
+            @extschema@.html_histogram(r.le, r.cum, '{}'));
+    END LOOP;
+    IF out ~ '<div class="grid">$' THEN
+        out := out || '<p class="none">No statement on a table recorded yet.</p>';
+    END IF;
+    out := out || '</div><p class="dim legend">Summed over tables: a statement on several tables counts once for each.</p>';
+
+    out := out || '<h3>Operations on tables, by total time</h3><div class="grid">';
     FOR r IN
         SELECT t.*, b.le, b.cum
           FROM (SELECT * FROM @extschema@.table_stats ORDER BY total_time_ms DESC NULLS LAST,
@@ -1897,7 +1930,7 @@ BEGIN
             @extschema@.html_histogram(r.le, r.cum,
                 jsonb_build_object('p50', r.p50_ms, 'p95', r.p95_ms, 'p99', r.p99_ms)));
     END LOOP;
-    IF out = '<h3>Operations on tables, by total time</h3><div class="grid">' THEN
+    IF out ~ '<h3>Operations on tables, by total time</h3><div class="grid">$' THEN
         out := out || '<p class="none">No statement on a table recorded yet.</p>';
     END IF;
     out := out || '</div>';
