@@ -305,6 +305,35 @@ qt_file_shape(ObsFileShape *shape)
 }
 
 /*
+ * A file of observa 1.0's own format (magic "OBQT", format 1: texts without
+ * their role) cannot say whose text is whose: one LOG line, removed.
+ */
+static bool
+qt_old_file(void)
+{
+	const char *path = PGSTAT_STAT_PERMANENT_DIRECTORY "/observa_query_text.stat";
+	FILE	   *f = AllocateFile(path, PG_BINARY_R);
+	uint32		header[2] = {0, 0};
+	bool		old;
+
+	if (f == NULL)
+		return false;
+	old = fread(header, sizeof(header), 1, f) == 1 &&
+		header[0] == 0x4F425154 && header[1] == 1;
+	FreeFile(f);
+	if (!old)
+		return false;
+	ereport(LOG,
+			(errmsg("observa ignored file \"%s\": its statement texts (format 1) do not say which role ran them",
+					path),
+			 errdetail("Texts are kept per role since observa 1.1; they are stored again as statements run.")));
+	strlcpy(qt_shared->file_state, "ignored: texts of observa 1.0 without their role",
+			sizeof(qt_shared->file_state));
+	unlink(path);
+	return true;
+}
+
+/*
  * Read the saved texts (postmaster start-up, alone): a first pass checks
  * every length against observa.max_query_text and that the records use up
  * the file, a second stores them.  Texts that no longer fit the settings
@@ -322,6 +351,8 @@ qt_load(void)
 	bool		ok = true;
 	char		msg[160];
 
+	if (qt_old_file())
+		return;
 	qt_file_shape(&shape);
 	if (!obs_load_begin(&lf, &shape, qt_shared->file_state, sizeof(qt_shared->file_state)))
 		return;
