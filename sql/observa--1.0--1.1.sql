@@ -837,6 +837,140 @@ LANGUAGE C VOLATILE;
 
 -- ==== end versioned C entry points ====
 
+-- ==== hot standbys ====
+-- snapshot(), drop_snapshot() and create_recommended_indexes() refuse on a
+-- standby with 25006 and a hint (create_index() does so in the library).
+-- Hot standbys record and show their own statistics; what must be written
+-- to tables (snapshots) or build an index only the primary can do.  This
+-- raises read_only_sql_transaction (25006) with a hint on a standby (a
+-- null what or hint gets a generic wording).
+CREATE FUNCTION @extschema@.check_primary(what text, hint text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION '% cannot run on a standby', coalesce(what, 'this function')
+            USING ERRCODE = 'read_only_sql_transaction',
+                  HINT = coalesce(hint, 'Run it on the primary.');
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.check_primary(text, text) IS
+'raise 25006 with the given hint when the server is a hot standby';
+
+REVOKE ALL ON FUNCTION @extschema@.check_primary(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.check_primary(text, text) TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.snapshot(label text)
+RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ver text := @extschema@.version();
+    t timestamptz;
+    ntab integer;
+    nstmt integer;
+BEGIN
+    PERFORM @extschema@.check_primary('observa.snapshot()',
+        'Snapshots are stored in tables, which only the primary can write: take them on the primary; on a standby, observa.compare() can compare a snapshot taken on the primary with this standby''s statistics.');
+    PERFORM @extschema@.check_snapshot_label(label, false);
+    BEGIN
+        INSERT INTO @extschema@.snapshot_meta (label, taken_at, observa_version, table_rows, statement_rows)
+            VALUES (label, clock_timestamp(), ver, 0, 0);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'snapshot "%" already exists', label
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Choose another label, or remove the old one with observa.drop_snapshot().';
+    END;
+    INSERT INTO @extschema@.snapshot_table_stats
+        SELECT snapshot.label, c.* FROM @extschema@.current_table_stats() c;
+    GET DIAGNOSTICS ntab = ROW_COUNT;
+    INSERT INTO @extschema@.snapshot_statement_stats
+        SELECT snapshot.label, c.* FROM @extschema@.current_statement_stats() c;
+    GET DIAGNOSTICS nstmt = ROW_COUNT;
+    -- taken when the statistics were read (reading publishes this
+    -- backend's pending counts, which may create entries)
+    t := clock_timestamp();
+    UPDATE @extschema@.snapshot_meta m
+       SET taken_at = t, table_rows = ntab, statement_rows = nstmt,
+           stats_since = (SELECT min(s.stats_since) FROM @extschema@.snapshot_table_stats s
+                           WHERE s.label = snapshot.label)
+     WHERE m.label = snapshot.label;
+    RETURN t;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION @extschema@.drop_snapshot(label text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.version();
+    PERFORM @extschema@.check_primary('observa.drop_snapshot()',
+        'Snapshots are stored in tables, which only the primary can write: take them on the primary; on a standby, observa.compare() can compare a snapshot taken on the primary with this standby''s statistics.');
+    PERFORM @extschema@.check_snapshot_label(label, false);
+    DELETE FROM @extschema@.snapshot_meta m WHERE m.label = drop_snapshot.label;
+    IF NOT FOUND THEN
+        PERFORM @extschema@.check_snapshot_label(label, true);
+    END IF;
+    DELETE FROM @extschema@.snapshot_table_stats s WHERE s.label = drop_snapshot.label;
+    DELETE FROM @extschema@.snapshot_statement_stats s WHERE s.label = drop_snapshot.label;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION @extschema@.create_recommended_indexes(
+    dry_run boolean DEFAULT true,
+    max_indexes integer DEFAULT NULL,
+    OUT index_def text,
+    OUT status text,
+    OUT detail text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    res record;
+    n integer := 0;
+BEGIN
+    IF max_indexes IS NOT NULL AND max_indexes < 0 THEN
+        RAISE EXCEPTION 'max_indexes must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass NULL for no limit.';
+    END IF;
+    IF dry_run IS NULL THEN
+        RAISE EXCEPTION 'dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass true to list the indexes, false to create them.';
+    END IF;
+    PERFORM @extschema@.check_primary('observa.create_recommended_indexes()',
+        'Create indexes on the primary, which replicates them; on a standby, observa.recommend_indexes() lists what its own workload needs.');
+    FOR r IN SELECT ri.index_def AS def
+               FROM @extschema@.recommend_indexes() ri
+              ORDER BY ri.est_improvement_pct DESC, ri.index_def COLLATE "C" LOOP
+        EXIT WHEN max_indexes IS NOT NULL AND n >= max_indexes;
+        n := n + 1;
+        IF dry_run THEN
+            index_def := r.def; status := 'dry_run'; detail := 'not created (dry_run => true)';
+        ELSE
+            res := @extschema@.create_index(r.def);
+            index_def := r.def; status := res.status; detail := res.detail;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+
+-- ==== end hot standbys ====
+
 -- ==== one store (issue 12) ====
 
 -- table_stats(since) and statement_stats(since) say which interval their

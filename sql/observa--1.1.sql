@@ -32,6 +32,27 @@ CREATE VIEW @extschema@.info AS
 COMMENT ON VIEW @extschema@.info IS
 'state of every observa subsystem: capacity, entries, evictions, memory, resets';
 
+-- Hot standbys record and show their own statistics; what must be written
+-- to tables (snapshots) or build an index only the primary can do.  This
+-- raises read_only_sql_transaction (25006) with a hint on a standby (a
+-- null what or hint gets a generic wording).
+CREATE FUNCTION @extschema@.check_primary(what text, hint text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION '% cannot run on a standby', coalesce(what, 'this function')
+            USING ERRCODE = 'read_only_sql_transaction',
+                  HINT = coalesce(hint, 'Run it on the primary.');
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.check_primary(text, text) IS
+'raise 25006 with the given hint when the server is a hot standby';
+
 -- ==== table statistics (per operation and table) ====
 
 -- Since reset (no argument) or over the windows overlapping the last
@@ -446,6 +467,8 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'Pass true to list the indexes, false to create them.';
     END IF;
+    PERFORM @extschema@.check_primary('observa.create_recommended_indexes()',
+        'Create indexes on the primary, which replicates them; on a standby, observa.recommend_indexes() lists what its own workload needs.');
     FOR r IN SELECT ri.index_def AS def
                FROM @extschema@.recommend_indexes() ri
               ORDER BY ri.est_improvement_pct DESC, ri.index_def COLLATE "C" LOOP
@@ -762,6 +785,8 @@ DECLARE
     ntab integer;
     nstmt integer;
 BEGIN
+    PERFORM @extschema@.check_primary('observa.snapshot()',
+        'Snapshots are stored in tables, which only the primary can write: take them on the primary; on a standby, observa.compare() can compare a snapshot taken on the primary with this standby''s statistics.');
     PERFORM @extschema@.check_snapshot_label(label, false);
     BEGIN
         INSERT INTO @extschema@.snapshot_meta (label, taken_at, observa_version, table_rows, statement_rows)
@@ -800,6 +825,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM @extschema@.version();
+    PERFORM @extschema@.check_primary('observa.drop_snapshot()',
+        'Snapshots are stored in tables, which only the primary can write: take them on the primary; on a standby, observa.compare() can compare a snapshot taken on the primary with this standby''s statistics.');
     PERFORM @extschema@.check_snapshot_label(label, false);
     DELETE FROM @extschema@.snapshot_meta m WHERE m.label = drop_snapshot.label;
     IF NOT FOUND THEN
@@ -2260,6 +2287,7 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.version() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.info() TO PUBLIC;
 GRANT SELECT ON @extschema@.info TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.check_primary(text, text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.slow_queries(integer) TO PUBLIC;
 
 -- table statistics: readable by PUBLIC (must follow the blanket REVOKE)

@@ -95,7 +95,8 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static void obs_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
-							uint64 count, bool execute_once);
+							uint64 count);
+OBS_EXECUTOR_RUN_WRAPPER(obs_ExecutorRun)
 static void obs_ExecutorFinish(QueryDesc *queryDesc);
 static void obs_ExecutorEnd(QueryDesc *queryDesc);
 static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -117,7 +118,7 @@ obs_hooks_init(void)
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = obs_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;
-	ExecutorRun_hook = obs_ExecutorRun;
+	ExecutorRun_hook = OBS_EXECUTOR_RUN_HOOK(obs_ExecutorRun);
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = obs_ExecutorFinish;
 	prev_ExecutorEnd = ExecutorEnd_hook;
@@ -316,8 +317,7 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 static void
-obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				bool execute_once)
+obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
 
@@ -326,12 +326,7 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	obs_nesting_depth++;
 	PG_TRY();
 	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(OBS_EXECUTOR_RUN_ARGS(queryDesc, direction, count,
-												   execute_once));
-		else
-			standard_ExecutorRun(OBS_EXECUTOR_RUN_ARGS(queryDesc, direction,
-													   count, execute_once));
+		obs_call_ExecutorRun(prev_ExecutorRun, queryDesc, direction, count);
 	}
 	PG_CATCH();
 	{

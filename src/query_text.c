@@ -86,7 +86,6 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/queryjumble.h"
 
 #include "observa.h"
 #include "persist.h"

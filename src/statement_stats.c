@@ -39,7 +39,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/queryjumble.h"
 #include "utils/timestamp.h"
 
 #include "observa.h"

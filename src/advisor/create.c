@@ -51,6 +51,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -269,6 +270,11 @@ create_index_internal(FunctionCallInfo fcinfo)
 	Datum		result;
 
 	obs_require_preload();
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("observa.create_index() cannot run on a standby"),
+				 errhint("Create indexes on the primary, which replicates them; on a standby, observa.recommend_indexes() lists what its own workload needs.")));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -308,7 +314,7 @@ create_index_internal(FunctionCallInfo fcinfo)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table or materialized view",
 						get_rel_name(relid))));
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
 					   get_rel_name(relid));
 	check_trusted(relid, stmt, def);
@@ -450,7 +456,7 @@ run_portal(const char *sql, List *plans, CommandTag tag)
 	PortalStart(portal, NULL, 0, InvalidSnapshot);
 	dest = CreateDestReceiver(DestNone);
 	InitializeQueryCompletion(&qc);
-	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
+	(void) PortalRun(portal, FETCH_ALL, true, dest, dest, &qc);
 	PortalDrop(portal, false);
 }
 
