@@ -7,8 +7,8 @@
 -- stores' own code (bucket from the float's bits, compact cells, nearest
 -- rank).  Deterministic: setseed.
 --
-CREATE EXTENSION IF NOT EXISTS observa;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS observa;
 CREATE TEMP TABLE sk_q AS
   SELECT unnest(ARRAY[0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1]::float8[]) AS q;
 CREATE TEMP TABLE sk_v (dist text, ms float8);
