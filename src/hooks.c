@@ -44,6 +44,24 @@
  * EXECUTE and PREPARE are not themselves timed (the executed statement is),
  * and do not add a level.  DEALLOCATE is timed, as in pg_stat_statements 16.
  *
+ * I/O, WAL and JIT counters (sample.h), taken as pg_stat_statements takes
+ * them: pgBufferUsage and pgWalUsage are copied when ExecutorRun and
+ * ExecutorFinish start and their difference added up when they return
+ * (utility statements: around ProcessUtility), so nested statements count
+ * in their callers too; the leader's JIT instrumentation is read at
+ * ExecutorEnd.  Copies and subtractions of backend-local structs: no lock,
+ * no clock read, no allocation.
+ *
+ * Planning: planning is a nesting level of its own (statements it runs,
+ * e.g. in constant folding, are nested), as in pg_stat_statements 17.
+ * With observa.track_planning on, the planner hook times the planning of
+ * a tracked statement (two more clock reads) and takes its buffer and WAL
+ * usage; the result waits in one backend-local slot for the next
+ * ExecutorStart at the same level, which takes it if it is the same
+ * statement (queryid) and drops it otherwise.  So planning is counted for
+ * statements that then run; a statement planned and never executed (an
+ * EXPLAIN without ANALYZE, a portal closed before Execute) is not.
+ *
  * Utility statements that differ only in a name or a constant (SAVEPOINT,
  * FETCH, SET, ...) are recorded under observa's own query id
  * (utility_id.h); the PlannedStmt's queryId is left alone.
@@ -54,7 +72,10 @@
 
 #include "access/parallel.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
+#include "jit/jit.h"
 #include "miscadmin.h"
+#include "optimizer/planner.h"
 #include "portability/instr_time.h"
 #include "tcop/utility.h"
 #include "utils/elog.h"
@@ -82,9 +103,30 @@ static const struct config_enum_entry track_options[] = {
 
 static int	obs_track = OBS_TRACK_TOP;
 static bool obs_track_utility = true;
+static bool obs_track_planning = false;
 
 /* current executor/utility nesting depth */
 static int	nesting_level = 0;
+
+/* pgBufferUsage and pgWalUsage when a measured call started */
+typedef struct ObsUsageMark
+{
+	BufferUsage buf;
+	WalUsage	wal;
+} ObsUsageMark;
+
+/* the planning of a statement, waiting for its ExecutorStart */
+typedef struct ObsPlanned
+{
+	bool		valid;
+	int			level;			/* nesting level of the statement */
+	uint64		queryid;
+	double		ms;
+	BufferUsage buf;
+	WalUsage	wal;
+} ObsPlanned;
+
+static ObsPlanned pending_plan;
 
 /* timing state of one executor statement */
 typedef struct ObsQueryState
@@ -98,6 +140,10 @@ typedef struct ObsQueryState
 	int			level;			/* nesting level at ExecutorStart */
 	bool		linked;			/* still in active_queries */
 	bool		recorded;		/* sample already emitted */
+	BufferUsage bufusage;		/* summed over Run and Finish (+ planning) */
+	WalUsage	walusage;
+	bool		planned;		/* its planning was timed */
+	double		plan_ms;
 	MemoryContextCallback cb;
 } ObsQueryState;
 
@@ -108,6 +154,7 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static planner_hook_type prev_planner = NULL;
 
 static void obs_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
@@ -121,6 +168,8 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   ParamListInfo params,
 							   QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
+static PlannedStmt *obs_planner(Query *parse, const char *query_string,
+								int cursorOptions, ParamListInfo boundParams);
 
 #define obs_enabled(level) \
 	(!IsParallelWorker() && \
@@ -153,6 +202,15 @@ obs_hooks_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("observa.track_planning",
+							 "Selects whether observa times planning.",
+							 "Off by default, as in pg_stat_statements: it costs two clock reads per planning.",
+							 &obs_track_planning,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = obs_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;
@@ -163,6 +221,8 @@ obs_hooks_init(void)
 	ExecutorEnd_hook = obs_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = obs_ProcessUtility;
+	prev_planner = planner_hook;
+	planner_hook = obs_planner;
 }
 
 int
@@ -278,6 +338,85 @@ returns_rows_through_portal(QueryDesc *queryDesc)
 		!queryDesc->plannedstmt->hasModifyingCTE;
 }
 
+/* note the usage counters when a measured call starts (two struct copies) */
+static inline void
+usage_mark(ObsUsageMark *mark)
+{
+	mark->buf = pgBufferUsage;
+	mark->wal = pgWalUsage;
+}
+
+/* add what was used since mark to buf and wal */
+static inline void
+usage_accum(BufferUsage *buf, WalUsage *wal, const ObsUsageMark *mark)
+{
+	BufferUsageAccumDiff(buf, &pgBufferUsage, &mark->buf);
+	WalUsageAccumDiff(wal, &pgWalUsage, &mark->wal);
+}
+
+/* the sample's plain counters, as pg_stat_statements sums them */
+static void
+usage_fill(ObsUsage *u, const BufferUsage *b, const WalUsage *w,
+		   const JitInstrumentation *jit)
+{
+	u->v[OBS_U_SHARED_BLKS_HIT] = b->shared_blks_hit;
+	u->v[OBS_U_SHARED_BLKS_READ] = b->shared_blks_read;
+	u->v[OBS_U_SHARED_BLKS_DIRTIED] = b->shared_blks_dirtied;
+	u->v[OBS_U_SHARED_BLKS_WRITTEN] = b->shared_blks_written;
+	u->v[OBS_U_LOCAL_BLKS_HIT] = b->local_blks_hit;
+	u->v[OBS_U_LOCAL_BLKS_READ] = b->local_blks_read;
+	u->v[OBS_U_LOCAL_BLKS_DIRTIED] = b->local_blks_dirtied;
+	u->v[OBS_U_LOCAL_BLKS_WRITTEN] = b->local_blks_written;
+	u->v[OBS_U_TEMP_BLKS_READ] = b->temp_blks_read;
+	u->v[OBS_U_TEMP_BLKS_WRITTEN] = b->temp_blks_written;
+	u->v[OBS_U_BLK_READ_TIME] = obs_bufusage_read_ms(b);
+	u->v[OBS_U_BLK_WRITE_TIME] = obs_bufusage_write_ms(b);
+	u->v[OBS_U_TEMP_BLK_READ_TIME] = INSTR_TIME_GET_MILLISEC(b->temp_blk_read_time);
+	u->v[OBS_U_TEMP_BLK_WRITE_TIME] = INSTR_TIME_GET_MILLISEC(b->temp_blk_write_time);
+	u->v[OBS_U_WAL_RECORDS] = w->wal_records;
+	u->v[OBS_U_WAL_FPI] = w->wal_fpi;
+	u->v[OBS_U_WAL_BYTES] = (double) w->wal_bytes;
+	if (jit == NULL)
+		return;					/* the JIT counters stay zero */
+	u->v[OBS_U_JIT_FUNCTIONS] = jit->created_functions;
+	u->v[OBS_U_JIT_GENERATION_TIME] = INSTR_TIME_GET_MILLISEC(jit->generation_counter);
+	u->v[OBS_U_JIT_INLINING_TIME] = INSTR_TIME_GET_MILLISEC(jit->inlining_counter);
+	u->v[OBS_U_JIT_OPTIMIZATION_TIME] = INSTR_TIME_GET_MILLISEC(jit->optimization_counter);
+	u->v[OBS_U_JIT_EMISSION_TIME] = INSTR_TIME_GET_MILLISEC(jit->emission_counter);
+	/* a count is one statement that spent time in the step */
+	u->v[OBS_U_JIT_INLINING_COUNT] = u->v[OBS_U_JIT_INLINING_TIME] != 0;
+	u->v[OBS_U_JIT_OPTIMIZATION_COUNT] = u->v[OBS_U_JIT_OPTIMIZATION_TIME] != 0;
+	u->v[OBS_U_JIT_EMISSION_COUNT] = u->v[OBS_U_JIT_EMISSION_TIME] != 0;
+}
+
+/*
+ * At ExecutorStart of a statement at level: take the waiting planning if
+ * it is this statement's, drop it if it belongs to this level anyway.
+ */
+static inline void
+take_planning(ObsQueryState *state, uint64 queryid, int level)
+{
+	if (likely(!pending_plan.valid) || pending_plan.level != level)
+		return;
+	pending_plan.valid = false;
+	if (state == NULL || pending_plan.queryid != queryid)
+		return;
+	state->planned = true;
+	state->plan_ms = pending_plan.ms;
+	state->bufusage = pending_plan.buf;
+	state->walusage = pending_plan.wal;
+}
+
+/* the planning taken by take_planning(), into the statement's state */
+static void
+copy_planning(ObsQueryState *dst, const ObsQueryState *src)
+{
+	dst->planned = true;
+	dst->plan_ms = src->plan_ms;
+	dst->bufusage = src->bufusage;
+	dst->walusage = src->walusage;
+}
+
 /* build and dispatch the sample of an executor statement */
 static void
 record_query(ObsQueryState *state, QueryDesc *queryDesc, bool failed)
@@ -298,6 +437,11 @@ record_query(ObsQueryState *state, QueryDesc *queryDesc, bool failed)
 	sample.rows = queryDesc->estate ? queryDesc->estate->es_processed : 0;
 	sample.failed = failed;
 	sample.sqlerrcode = failed ? geterrcode() : 0;
+	usage_fill(&sample.usage, &state->bufusage, &state->walusage,
+			   (queryDesc->estate && queryDesc->estate->es_jit) ?
+			   &queryDesc->estate->es_jit->instr : NULL);
+	sample.planned = state->planned;
+	sample.plan_ms = state->plan_ms;
 	sample.query_desc = queryDesc;
 	sample.pstmt = queryDesc->plannedstmt;
 	sample.source_text = queryDesc->sourceText;
@@ -314,9 +458,11 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	instr_time	start;
 	ObsQueryState *state;
 	MemoryContext oldcxt;
+	ObsQueryState planned;
 
 	if (!obs_enabled(nesting_level) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
+		take_planning(NULL, 0, nesting_level);
 		if (prev_ExecutorStart)
 			prev_ExecutorStart(queryDesc, eflags);
 		else
@@ -327,6 +473,10 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	/* rooms that need instrumentation ask for it now */
 	obs_slow_ring_executor_start(queryDesc, eflags);
 	obs_advisor_executor_start(queryDesc, eflags);
+
+	/* the statement's planning, if it was timed, comes with it */
+	planned.planned = false;
+	take_planning(&planned, queryDesc->plannedstmt->queryId, nesting_level);
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
@@ -342,6 +492,8 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 		memset(&failed_state, 0, sizeof(failed_state));
 		failed_state.level = nesting_level;
+		if (planned.planned)
+			copy_planning(&failed_state, &planned);
 		accumulate(&failed_state, start);
 		record_query(&failed_state, queryDesc, true);
 		PG_RE_THROW();
@@ -353,6 +505,8 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	MemoryContextSwitchTo(oldcxt);
 	state->query_desc = queryDesc;
 	state->level = nesting_level;
+	if (planned.planned)
+		copy_planning(state, &planned);
 	state->cb.func = state_reset_callback;
 	state->cb.arg = state;
 	MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt,
@@ -370,9 +524,13 @@ static void
 obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
+	ObsUsageMark mark;
 
 	if (state)
+	{
 		segment_open(state);
+		usage_mark(&mark);
+	}
 	nesting_level++;
 	PG_TRY();
 	{
@@ -383,6 +541,7 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 		nesting_level--;
 		if (state)
 		{
+			usage_accum(&state->bufusage, &state->walusage, &mark);
 			segment_close(state);
 			record_query(state, queryDesc, true);
 		}
@@ -390,6 +549,8 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 	}
 	PG_END_TRY();
 	nesting_level--;
+	if (state)
+		usage_accum(&state->bufusage, &state->walusage, &mark);
 	/* control may go back to the client: see the header comment */
 	if (state && (state->returns_rows ||
 				  (count != 0 && queryDesc->estate->es_processed >= count)))
@@ -401,12 +562,15 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
 	bool		timed = (state != NULL && !state->returns_rows);
+	ObsUsageMark mark;
 
 	/* a statement returning rows has nothing to time here (never ran: close) */
 	if (state && !timed)
 		segment_close(state);
 	if (timed)
 		segment_open(state);
+	if (state)
+		usage_mark(&mark);
 	nesting_level++;
 	PG_TRY();
 	{
@@ -420,6 +584,7 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 		nesting_level--;
 		if (state)
 		{
+			usage_accum(&state->bufusage, &state->walusage, &mark);
 			segment_close(state);
 			record_query(state, queryDesc, true);
 		}
@@ -427,6 +592,8 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_END_TRY();
 	nesting_level--;
+	if (state)
+		usage_accum(&state->bufusage, &state->walusage, &mark);
 	if (timed)
 		segment_close(state);
 }
@@ -451,10 +618,12 @@ obs_ExecutorEnd(QueryDesc *queryDesc)
 
 /* the sample of a utility statement; relations resolved beforehand */
 static void
-record_utility(ObsSample *sample, instr_time start, QueryCompletion *qc,
-			   bool failed)
+record_utility(ObsSample *sample, instr_time start, const ObsUsageMark *mark,
+			   QueryCompletion *qc, bool failed)
 {
 	instr_time	now;
+	BufferUsage buf;
+	WalUsage	wal;
 
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, start);
@@ -462,6 +631,10 @@ record_utility(ObsSample *sample, instr_time start, QueryCompletion *qc,
 	sample->rows = (!failed && qc) ? qc->nprocessed : 0;
 	sample->failed = failed;
 	sample->sqlerrcode = failed ? geterrcode() : 0;
+	memset(&buf, 0, sizeof(buf));
+	memset(&wal, 0, sizeof(wal));
+	usage_accum(&buf, &wal, mark);
+	usage_fill(&sample->usage, &buf, &wal, NULL);
 	obs_dispatch(sample);
 }
 
@@ -474,6 +647,7 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	ObsSample	sample;
 	instr_time	start;
+	ObsUsageMark mark;
 
 	/* re-planning another role's statement runs no utility statement */
 	if (unlikely(obs_sandbox_depth > 0))
@@ -506,6 +680,7 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 										 pstmt->stmt_location, pstmt->stmt_len,
 										 pstmt->queryId);
 
+	usage_mark(&mark);
 	INSTR_TIME_SET_CURRENT(start);
 	nesting_level++;
 	PG_TRY();
@@ -520,10 +695,66 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_CATCH();
 	{
 		nesting_level--;
-		record_utility(&sample, start, qc, true);
+		record_utility(&sample, start, &mark, qc, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	nesting_level--;
-	record_utility(&sample, start, qc, false);
+	record_utility(&sample, start, &mark, qc, false);
+}
+
+static PlannedStmt *
+call_planner(Query *parse, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams)
+{
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/*
+ * Planner hook: planning is one nesting level deeper; with
+ * observa.track_planning, a tracked statement's planning is timed and its
+ * usage taken, for the statement's ExecutorStart (see the header comment).
+ */
+static PlannedStmt *
+obs_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	bool		timed;
+	int			level = nesting_level;
+	ObsUsageMark mark;
+	instr_time	start;
+	instr_time	duration;
+
+	timed = obs_track_planning && parse->queryId != UINT64CONST(0) &&
+		obs_enabled(level);
+	if (timed)
+	{
+		usage_mark(&mark);
+		INSTR_TIME_SET_CURRENT(start);
+	}
+	nesting_level++;
+	PG_TRY();
+	{
+		result = call_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+	if (!timed)
+		return result;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	memset(&pending_plan, 0, sizeof(pending_plan));
+	usage_accum(&pending_plan.buf, &pending_plan.wal, &mark);
+	pending_plan.ms = INSTR_TIME_GET_MILLISEC(duration);
+	pending_plan.queryid = parse->queryId;
+	pending_plan.level = level;
+	pending_plan.valid = true;
+	return result;
 }
