@@ -46,6 +46,24 @@
  * statement is), and do not add a level.  DEALLOCATE is timed, as in
  * pg_stat_statements 16.
  *
+ * I/O, WAL and JIT counters (sample.h), taken as pg_stat_statements takes
+ * them: pgBufferUsage and pgWalUsage are copied when ExecutorRun and
+ * ExecutorFinish start and their difference added up when they return
+ * (utility statements: around ProcessUtility), so nested statements count
+ * in their callers too; the leader's JIT instrumentation is read at
+ * ExecutorEnd.  Copies and subtractions of backend-local structs: no lock,
+ * no clock read, no allocation.
+ *
+ * Planning: planning is a nesting level of its own (statements it runs,
+ * e.g. in constant folding, are nested), as in pg_stat_statements 17.
+ * With observa.track_planning on, the planner hook times the planning of
+ * a tracked statement (two more clock reads) and takes its buffer and WAL
+ * usage; the result waits in one backend-local slot for the next
+ * ExecutorStart at the same level, which takes it if it is the same
+ * statement (queryid) and drops it otherwise.  So planning is counted for
+ * statements that then run; a statement planned and never executed (an
+ * EXPLAIN without ANALYZE, a portal closed before Execute) is not.
+ *
  * Utility statements that differ only in a name or a constant (SAVEPOINT,
  * FETCH, SET, ...) are recorded under observa's own query id
  * (utility_id.h); the PlannedStmt's queryId is left alone.
@@ -56,7 +74,10 @@
 
 #include "access/parallel.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
+#include "jit/jit.h"
 #include "miscadmin.h"
+#include "optimizer/planner.h"
 #include "portability/instr_time.h"
 #include "tcop/utility.h"
 #include "utils/elog.h"
@@ -70,6 +91,28 @@
 #include "sandbox.h"
 #include "utility_id.h"
 
+static bool obs_track_planning = false;
+
+/* pgBufferUsage and pgWalUsage when a measured call started */
+typedef struct ObsUsageMark
+{
+	BufferUsage buf;
+	WalUsage	wal;
+} ObsUsageMark;
+
+/* the planning of a statement, waiting for its ExecutorStart */
+typedef struct ObsPlanned
+{
+	bool		valid;
+	int			level;			/* nesting level of the statement */
+	uint64		queryid;
+	double		ms;
+	BufferUsage buf;
+	WalUsage	wal;
+} ObsPlanned;
+
+static ObsPlanned pending_plan;
+
 /* timing state of one executor statement */
 typedef struct ObsQueryState
 {
@@ -82,6 +125,10 @@ typedef struct ObsQueryState
 	int			level;			/* nesting level at ExecutorStart */
 	bool		linked;			/* still in active_queries */
 	bool		recorded;		/* sample already emitted */
+	BufferUsage bufusage;		/* summed over Run and Finish (+ planning) */
+	WalUsage	walusage;
+	bool		planned;		/* its planning was timed */
+	double		plan_ms;
 	MemoryContextCallback cb;
 } ObsQueryState;
 
@@ -92,6 +139,7 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static planner_hook_type prev_planner = NULL;
 
 static void obs_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
@@ -105,6 +153,8 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   ParamListInfo params,
 							   QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
+static PlannedStmt *obs_planner(Query *parse, const char *query_string,
+								int cursorOptions, ParamListInfo boundParams);
 
 #define obs_enabled(level) obs_track_level(level)
 
@@ -115,6 +165,15 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 void
 obs_hooks_init(void)
 {
+	DefineCustomBoolVariable("observa.track_planning",
+							 "Selects whether observa times planning.",
+							 "Off by default, as in pg_stat_statements: it costs two clock reads per planning.",
+							 &obs_track_planning,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = obs_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;
@@ -125,6 +184,8 @@ obs_hooks_init(void)
 	ExecutorEnd_hook = obs_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = obs_ProcessUtility;
+	prev_planner = planner_hook;
+	planner_hook = obs_planner;
 }
 
 /* hand a finished sample to every recorder */
@@ -224,6 +285,85 @@ returns_rows_through_portal(QueryDesc *queryDesc)
 		!queryDesc->plannedstmt->hasModifyingCTE;
 }
 
+/* note the usage counters when a measured call starts (two struct copies) */
+static inline void
+usage_mark(ObsUsageMark *mark)
+{
+	mark->buf = pgBufferUsage;
+	mark->wal = pgWalUsage;
+}
+
+/* add what was used since mark to buf and wal */
+static inline void
+usage_accum(BufferUsage *buf, WalUsage *wal, const ObsUsageMark *mark)
+{
+	BufferUsageAccumDiff(buf, &pgBufferUsage, &mark->buf);
+	WalUsageAccumDiff(wal, &pgWalUsage, &mark->wal);
+}
+
+/* the sample's plain counters, as pg_stat_statements sums them */
+static void
+usage_fill(ObsUsage *u, const BufferUsage *b, const WalUsage *w,
+		   const JitInstrumentation *jit)
+{
+	u->v[OBS_U_SHARED_BLKS_HIT] = b->shared_blks_hit;
+	u->v[OBS_U_SHARED_BLKS_READ] = b->shared_blks_read;
+	u->v[OBS_U_SHARED_BLKS_DIRTIED] = b->shared_blks_dirtied;
+	u->v[OBS_U_SHARED_BLKS_WRITTEN] = b->shared_blks_written;
+	u->v[OBS_U_LOCAL_BLKS_HIT] = b->local_blks_hit;
+	u->v[OBS_U_LOCAL_BLKS_READ] = b->local_blks_read;
+	u->v[OBS_U_LOCAL_BLKS_DIRTIED] = b->local_blks_dirtied;
+	u->v[OBS_U_LOCAL_BLKS_WRITTEN] = b->local_blks_written;
+	u->v[OBS_U_TEMP_BLKS_READ] = b->temp_blks_read;
+	u->v[OBS_U_TEMP_BLKS_WRITTEN] = b->temp_blks_written;
+	u->v[OBS_U_BLK_READ_TIME] = obs_bufusage_read_ms(b);
+	u->v[OBS_U_BLK_WRITE_TIME] = obs_bufusage_write_ms(b);
+	u->v[OBS_U_TEMP_BLK_READ_TIME] = INSTR_TIME_GET_MILLISEC(b->temp_blk_read_time);
+	u->v[OBS_U_TEMP_BLK_WRITE_TIME] = INSTR_TIME_GET_MILLISEC(b->temp_blk_write_time);
+	u->v[OBS_U_WAL_RECORDS] = w->wal_records;
+	u->v[OBS_U_WAL_FPI] = w->wal_fpi;
+	u->v[OBS_U_WAL_BYTES] = (double) w->wal_bytes;
+	if (jit == NULL)
+		return;					/* the JIT counters stay zero */
+	u->v[OBS_U_JIT_FUNCTIONS] = jit->created_functions;
+	u->v[OBS_U_JIT_GENERATION_TIME] = INSTR_TIME_GET_MILLISEC(jit->generation_counter);
+	u->v[OBS_U_JIT_INLINING_TIME] = INSTR_TIME_GET_MILLISEC(jit->inlining_counter);
+	u->v[OBS_U_JIT_OPTIMIZATION_TIME] = INSTR_TIME_GET_MILLISEC(jit->optimization_counter);
+	u->v[OBS_U_JIT_EMISSION_TIME] = INSTR_TIME_GET_MILLISEC(jit->emission_counter);
+	/* a count is one statement that spent time in the step */
+	u->v[OBS_U_JIT_INLINING_COUNT] = u->v[OBS_U_JIT_INLINING_TIME] != 0;
+	u->v[OBS_U_JIT_OPTIMIZATION_COUNT] = u->v[OBS_U_JIT_OPTIMIZATION_TIME] != 0;
+	u->v[OBS_U_JIT_EMISSION_COUNT] = u->v[OBS_U_JIT_EMISSION_TIME] != 0;
+}
+
+/*
+ * At ExecutorStart of a statement at level: take the waiting planning if
+ * it is this statement's, drop it if it belongs to this level anyway.
+ */
+static inline void
+take_planning(ObsQueryState *state, uint64 queryid, int level)
+{
+	if (likely(!pending_plan.valid) || pending_plan.level != level)
+		return;
+	pending_plan.valid = false;
+	if (state == NULL || pending_plan.queryid != queryid)
+		return;
+	state->planned = true;
+	state->plan_ms = pending_plan.ms;
+	state->bufusage = pending_plan.buf;
+	state->walusage = pending_plan.wal;
+}
+
+/* the planning taken by take_planning(), into the statement's state */
+static void
+copy_planning(ObsQueryState *dst, const ObsQueryState *src)
+{
+	dst->planned = true;
+	dst->plan_ms = src->plan_ms;
+	dst->bufusage = src->bufusage;
+	dst->walusage = src->walusage;
+}
+
 /* build and dispatch the sample of an executor statement */
 static void
 record_query(ObsQueryState *state, QueryDesc *queryDesc, bool failed)
@@ -244,6 +384,11 @@ record_query(ObsQueryState *state, QueryDesc *queryDesc, bool failed)
 	sample.rows = queryDesc->estate ? queryDesc->estate->es_processed : 0;
 	sample.failed = failed;
 	sample.sqlerrcode = failed ? geterrcode() : 0;
+	usage_fill(&sample.usage, &state->bufusage, &state->walusage,
+			   (queryDesc->estate && queryDesc->estate->es_jit) ?
+			   &queryDesc->estate->es_jit->instr : NULL);
+	sample.planned = state->planned;
+	sample.plan_ms = state->plan_ms;
 	sample.query_desc = queryDesc;
 	sample.pstmt = queryDesc->plannedstmt;
 	sample.source_text = queryDesc->sourceText;
@@ -261,9 +406,11 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	ObsQueryState *state;
 	MemoryContext oldcxt;
 	int			i;
+	ObsQueryState planned;
 
 	if (!obs_enabled(obs_nesting_depth) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
+		take_planning(NULL, 0, obs_nesting_depth);
 		if (prev_ExecutorStart)
 			prev_ExecutorStart(queryDesc, eflags);
 		else
@@ -277,6 +424,10 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		if (obs_rooms[i].executor_start)
 			obs_rooms[i].executor_start(queryDesc, eflags);
 	}
+
+	/* the statement's planning, if it was timed, comes with it */
+	planned.planned = false;
+	take_planning(&planned, queryDesc->plannedstmt->queryId, obs_nesting_depth);
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
@@ -292,6 +443,8 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 		memset(&failed_state, 0, sizeof(failed_state));
 		failed_state.level = obs_nesting_depth;
+		if (planned.planned)
+			copy_planning(&failed_state, &planned);
 		accumulate(&failed_state, start);
 		record_query(&failed_state, queryDesc, true);
 		PG_RE_THROW();
@@ -303,6 +456,8 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	MemoryContextSwitchTo(oldcxt);
 	state->query_desc = queryDesc;
 	state->level = obs_nesting_depth;
+	if (planned.planned)
+		copy_planning(state, &planned);
 	state->cb.func = state_reset_callback;
 	state->cb.arg = state;
 	MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt,
@@ -320,9 +475,13 @@ static void
 obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
+	ObsUsageMark mark;
 
 	if (state)
+	{
 		segment_open(state);
+		usage_mark(&mark);
+	}
 	obs_nesting_depth++;
 	PG_TRY();
 	{
@@ -333,6 +492,7 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 		obs_nesting_depth--;
 		if (state)
 		{
+			usage_accum(&state->bufusage, &state->walusage, &mark);
 			segment_close(state);
 			record_query(state, queryDesc, true);
 		}
@@ -340,6 +500,8 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 	}
 	PG_END_TRY();
 	obs_nesting_depth--;
+	if (state)
+		usage_accum(&state->bufusage, &state->walusage, &mark);
 	/* control may go back to the client: see the header comment */
 	if (state && (state->returns_rows ||
 				  (count != 0 && queryDesc->estate->es_processed >= count)))
@@ -351,12 +513,15 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
 	bool		timed = (state != NULL && !state->returns_rows);
+	ObsUsageMark mark;
 
 	/* a statement returning rows has nothing to time here (never ran: close) */
 	if (state && !timed)
 		segment_close(state);
 	if (timed)
 		segment_open(state);
+	if (state)
+		usage_mark(&mark);
 	obs_nesting_depth++;
 	PG_TRY();
 	{
@@ -370,6 +535,7 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 		obs_nesting_depth--;
 		if (state)
 		{
+			usage_accum(&state->bufusage, &state->walusage, &mark);
 			segment_close(state);
 			record_query(state, queryDesc, true);
 		}
@@ -377,6 +543,8 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_END_TRY();
 	obs_nesting_depth--;
+	if (state)
+		usage_accum(&state->bufusage, &state->walusage, &mark);
 	if (timed)
 		segment_close(state);
 }
@@ -401,10 +569,12 @@ obs_ExecutorEnd(QueryDesc *queryDesc)
 
 /* the sample of a utility statement; relations resolved beforehand */
 static void
-record_utility(ObsSample *sample, instr_time start, QueryCompletion *qc,
-			   bool failed)
+record_utility(ObsSample *sample, instr_time start, const ObsUsageMark *mark,
+			   QueryCompletion *qc, bool failed)
 {
 	instr_time	now;
+	BufferUsage buf;
+	WalUsage	wal;
 
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, start);
@@ -412,6 +582,10 @@ record_utility(ObsSample *sample, instr_time start, QueryCompletion *qc,
 	sample->rows = (!failed && qc) ? qc->nprocessed : 0;
 	sample->failed = failed;
 	sample->sqlerrcode = failed ? geterrcode() : 0;
+	memset(&buf, 0, sizeof(buf));
+	memset(&wal, 0, sizeof(wal));
+	usage_accum(&buf, &wal, mark);
+	usage_fill(&sample->usage, &buf, &wal, NULL);
 	obs_dispatch(sample);
 }
 
@@ -424,6 +598,7 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	ObsSample	sample;
 	instr_time	start;
+	ObsUsageMark mark;
 
 	/* re-planning another role's statement runs no utility statement */
 	if (unlikely(obs_sandbox_depth > 0))
@@ -456,6 +631,7 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 										 pstmt->stmt_location, pstmt->stmt_len,
 										 pstmt->queryId);
 
+	usage_mark(&mark);
 	INSTR_TIME_SET_CURRENT(start);
 	obs_nesting_depth++;
 	PG_TRY();
@@ -470,10 +646,66 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_CATCH();
 	{
 		obs_nesting_depth--;
-		record_utility(&sample, start, qc, true);
+		record_utility(&sample, start, &mark, qc, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	obs_nesting_depth--;
-	record_utility(&sample, start, qc, false);
+	record_utility(&sample, start, &mark, qc, false);
+}
+
+static PlannedStmt *
+call_planner(Query *parse, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams)
+{
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/*
+ * Planner hook: planning is one nesting level deeper; with
+ * observa.track_planning, a tracked statement's planning is timed and its
+ * usage taken, for the statement's ExecutorStart (see the header comment).
+ */
+static PlannedStmt *
+obs_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	bool		timed;
+	int			level = obs_nesting_depth;
+	ObsUsageMark mark;
+	instr_time	start;
+	instr_time	duration;
+
+	timed = obs_track_planning && parse->queryId != UINT64CONST(0) &&
+		obs_enabled(level);
+	if (timed)
+	{
+		usage_mark(&mark);
+		INSTR_TIME_SET_CURRENT(start);
+	}
+	obs_nesting_depth++;
+	PG_TRY();
+	{
+		result = call_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		obs_nesting_depth--;
+	}
+	PG_END_TRY();
+	if (!timed)
+		return result;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	memset(&pending_plan, 0, sizeof(pending_plan));
+	usage_accum(&pending_plan.buf, &pending_plan.wal, &mark);
+	pending_plan.ms = INSTR_TIME_GET_MILLISEC(duration);
+	pending_plan.queryid = parse->queryId;
+	pending_plan.level = level;
+	pending_plan.valid = true;
+	return result;
 }
