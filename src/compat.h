@@ -12,6 +12,8 @@
  *
  *	  16  utils/queryjumble.h moved to nodes/queryjumble.h;
  *		  pg_class_ownercheck() was replaced by object_ownercheck()
+ *	  17  BufferUsage's blk_read_time / blk_write_time became shared_ and
+ *		  local_blk_read_time / _write_time
  *	  18  the ExecutorRun hook, standard_ExecutorRun() and PortalRun() lost
  *		  their execute_once / run_once argument; NewExplainState() moved
  *		  to commands/explain_state.h
@@ -29,6 +31,7 @@
 
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
 #include "tcop/pquery.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
@@ -110,5 +113,28 @@ fn##_before_18(QueryDesc *queryDesc, ScanDirection direction, uint64 count, \
 	((prev) ? (prev) ((queryDesc), (direction), (count), obs_execute_once) \
 	 : standard_ExecutorRun((queryDesc), (direction), (count), obs_execute_once))
 #endif
+
+/* ---- block read/write time of a BufferUsage in ms (17 split it) ---- */
+static inline double
+obs_bufusage_read_ms(const BufferUsage *b)
+{
+#if PG_VERSION_NUM >= 170000
+	return INSTR_TIME_GET_MILLISEC(b->shared_blk_read_time) +
+		INSTR_TIME_GET_MILLISEC(b->local_blk_read_time);
+#else
+	return INSTR_TIME_GET_MILLISEC(b->blk_read_time);
+#endif
+}
+
+static inline double
+obs_bufusage_write_ms(const BufferUsage *b)
+{
+#if PG_VERSION_NUM >= 170000
+	return INSTR_TIME_GET_MILLISEC(b->shared_blk_write_time) +
+		INSTR_TIME_GET_MILLISEC(b->local_blk_write_time);
+#else
+	return INSTR_TIME_GET_MILLISEC(b->blk_write_time);
+#endif
+}
 
 #endif							/* OBSERVA_COMPAT_H */

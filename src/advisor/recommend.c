@@ -524,7 +524,7 @@ snapshot(Ctx *ctx)
 	int			n = 0;
 	int			max = 0;
 
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	for (int i = 0; i < adv_shared->max_queries; i++)
 		max += (adv_shared->queries[i].used &&
 				adv_shared->queries[i].dbid == MyDatabaseId);
@@ -535,7 +535,7 @@ snapshot(Ctx *ctx)
 
 		if (!q->used || q->dbid != MyDatabaseId)
 			continue;
-		SpinLockAcquire(&q->mutex);
+		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		memcpy(&ctx->stmts[n].q, q, sizeof(AdvQuery));
 		SpinLockRelease(&q->mutex);
 		n++;
