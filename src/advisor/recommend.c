@@ -23,9 +23,10 @@
  *	6. one row per chosen index, ordered by schema, table and definition.
  *
  * Everything here runs in the calling backend.  Each step that evaluates
- * a captured statement runs in the sandbox of sandbox.c (as the
- * statement's role, restricted, GUCs discarded, subtransaction rolled
- * back); a step that fails is skipped (an example that no longer parses).
+ * a captured statement runs in run.c's guard, the sandbox of sandbox.c
+ * (as the statement's role, restricted, GUCs discarded, subtransaction
+ * rolled back); a step that fails is skipped (an example that no longer
+ * parses).
  *
  *-------------------------------------------------------------------------
  */
@@ -69,7 +70,6 @@
 #include "utils/varlena.h"
 
 #include "recommend.h"
-#include "../sandbox.h"
 #include "../tenant_columns.h"
 
 #include "access/itup.h"
@@ -82,33 +82,6 @@ typedef struct PrepareArg
 	Stmt	   *s;
 	int			si;
 } PrepareArg;
-
-#define ADV_FAKE_OID_BASE	((Oid) 4000000000U)
-
-/* the run's context for plans that are thrown away (run_recommend) */
-MemoryContext adv_plan_cxt = NULL;
-
-/* ---------- running fallible steps ---------- */
-
-/*
- * Run one step that evaluates a captured statement (parse analysis,
- * planning, constant folding, hypothetical costing) in the sandbox of
- * sandbox.c: as the role whose example it is, with the search_path it
- * was captured with, in a subtransaction that is rolled back.  False (the
- * error at DEBUG1) when it failed or the role is gone.
- */
-static bool
-run_guarded(Stmt *s, ObsSandboxFn fn, void *arg)
-{
-	return obs_sandbox_run(s->q.userid, s->search_path, fn, arg);
-}
-
-/* the guard, for the other files of a run */
-bool
-adv_guarded(Stmt *s, adv_guarded_fn fn, void *arg)
-{
-	return run_guarded(s, fn, arg);
-}
 
 /*
  * Parse the example, build its ends, plan each without hypotheses (the
@@ -142,22 +115,6 @@ prepare_stmt(void *arg)
 }
 
 /* ---------- tables ---------- */
-
-TableInfo *
-adv_table(Ctx *ctx, Oid relid)
-{
-	for (int i = 0; i < ctx->ntables; i++)
-		if (ctx->tables[i].relid == relid)
-			return &ctx->tables[i];
-	return NULL;
-}
-
-/* the next fake index oid */
-void
-adv_number_candidate(Ctx *ctx, AdvCandidate *c)
-{
-	c->fakeoid = ADV_FAKE_OID_BASE + ctx->next_fake++;
-}
 
 /* a table's distinct values of a column (pg_statistic), -1 if unknown */
 static double
@@ -603,7 +560,7 @@ run_recommend(Ctx *ctx, Oid nspid)
 			 s->q.operation == OBS_OP_DELETE))
 		{
 			s->search_path = adv_example_search_path(s->q.example, s->q.example_len);
-			(void) run_guarded(s, prepare_stmt, &pa);
+			(void) adv_guarded(s, prepare_stmt, &pa);
 		}
 	}
 	adv_merge_prefixes(ctx);

@@ -5,7 +5,9 @@
  *		the files that do its steps (all in the calling backend, nothing
  *		shared):
  *
- *	  recommend.c		the run: snapshot, re-planning, output, the guard
+ *	  recommend.c		the run: snapshot, re-planning, output
+ *	  run.c				the guard, table lookup, plan context, fake OIDs:
+ *						called by all the others, calling none of them
  *	  colstats.c		column statistics (pg_statistic): distinct values,
  *						most common values, heaviest and small tenants
  *	  distribution.c	each statement's "ends": its example planned for a
@@ -143,7 +145,7 @@ typedef struct Choice
 	int			merged;			/* candidates merged into it */
 } Choice;
 
-/* recommend.c */
+/* run.c */
 extern MemoryContext adv_plan_cxt;
 typedef void (*adv_guarded_fn) (void *arg);
 extern bool adv_guarded(Stmt *s, adv_guarded_fn fn, void *arg);
