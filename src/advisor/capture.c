@@ -634,6 +634,18 @@ capture_walker(PlanState *ps, void *context)
 	return planstate_tree_walker(ps, capture_walker, context);
 }
 
+/* this statement's part of its (non-NULL) source text: offset and length */
+static void
+stmt_span(const ObsSample *sample, int *loc, int *len)
+{
+	*loc = sample->stmt_location;
+	*len = sample->stmt_len;
+	if (*loc < 0 || *loc > (int) strlen(sample->source_text))
+		*loc = 0;
+	if (*len <= 0)
+		*len = strlen(sample->source_text + *loc);
+}
+
 /*
  * The key that picks the example kept: a hash of the statement's text and
  * of its parameters' values (no output functions: this runs for every
@@ -643,17 +655,14 @@ static uint32
 example_key(const ObsSample *sample)
 {
 	const char *text = sample->source_text;
-	int			loc = sample->stmt_location;
-	int			len = sample->stmt_len;
+	int			loc;
+	int			len;
 	uint32		h;
 	ParamListInfo params = sample->params;
 
 	if (text == NULL)
 		return 0;
-	if (loc < 0 || loc > (int) strlen(text))
-		loc = 0;
-	if (len <= 0)
-		len = strlen(text + loc);
+	stmt_span(sample, &loc, &len);
 	h = hash_bytes((const unsigned char *) text + loc, len);
 	if (params && params->paramFetch == NULL)
 	{
@@ -683,18 +692,15 @@ static int
 render_example(const ObsSample *sample, char *buf)
 {
 	const char *text = sample->source_text;
-	int			loc = sample->stmt_location;
-	int			len = sample->stmt_len;
+	int			loc;
+	int			len;
 	int			off = 0;
 	int16		nparams = 0;
 	ParamListInfo params = sample->params;
 
 	if (text == NULL)
 		return 0;
-	if (loc < 0 || loc > (int) strlen(text))
-		loc = 0;
-	if (len <= 0)
-		len = strlen(text + loc);
+	stmt_span(sample, &loc, &len);
 	if (len + 64 > ADV_EXAMPLE_LEN)
 		return 0;
 	memcpy(buf, &len, sizeof(int32));

@@ -630,43 +630,56 @@ build_index(void *arg)
 }
 
 /*
- * Drop the invalid index of the job's name on the job's table, by OID, in
- * this transaction: lock the table and the index as DROP INDEX
- * CONCURRENTLY does (nothing can validate, rename or drop it meanwhile),
- * check that it is still invalid and on the table, then start DROP INDEX
- * CONCURRENTLY of it.  A valid index, or one on another table, is left.
+ * Drop the index nspname.idxname if it is still on table relid (and,
+ * with only_invalid, still invalid), by OID, in this transaction: lock
+ * the table and the index as DROP INDEX CONCURRENTLY does (nothing can
+ * validate, rename or drop it meanwhile), check, then run DROP INDEX
+ * (CONCURRENTLY unless the index is partitioned, which cannot be dropped
+ * so).  True when it was dropped.
  */
-static void
-drop_invalid(void *arg)
+static bool
+drop_index_checked(Oid relid, const char *nspname, const char *idxname,
+				   bool only_invalid)
 {
-	BuildJob   *job = (BuildJob *) arg;
-	Oid			nsp = get_namespace_oid(job->nspname, true);
-	Oid			idx = OidIsValid(nsp) ? get_relname_relid(job->idxname, nsp) : InvalidOid;
+	Oid			nsp = get_namespace_oid(nspname, true);
+	Oid			idx = OidIsValid(nsp) ? get_relname_relid(idxname, nsp) : InvalidOid;
 	HeapTuple	tup;
-	bool		invalid = false;
+	bool		ours = false;
 	char	   *name;
 
 	if (!OidIsValid(idx))
-		return;
-	LockRelationOid(job->relid, ShareUpdateExclusiveLock);
+		return false;
+	LockRelationOid(relid, ShareUpdateExclusiveLock);
 	LockRelationOid(idx, ShareUpdateExclusiveLock);
 	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
 	if (HeapTupleIsValid(tup))
 	{
 		Form_pg_index form = (Form_pg_index) GETSTRUCT(tup);
 
-		invalid = (form->indrelid == job->relid && !form->indisvalid);
+		ours = (form->indrelid == relid && !(only_invalid && form->indisvalid));
 		ReleaseSysCache(tup);
 	}
 	name = get_rel_name(idx);
-	if (!invalid || name == NULL)
-		return;
-	/* a partitioned index cannot be dropped concurrently */
+	if (!ours || name == NULL)
+		return false;
 	exec_toplevel(psprintf("DROP INDEX %s%s",
 						   get_rel_relkind(idx) == RELKIND_PARTITIONED_INDEX ? "" : "CONCURRENTLY ",
 						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
 													  name)));
-	job->dropped = true;
+	return true;
+}
+
+/*
+ * Drop the invalid index of the job's name on the job's table; a valid
+ * index, or one on another table, is left.
+ */
+static void
+drop_invalid(void *arg)
+{
+	BuildJob   *job = (BuildJob *) arg;
+
+	if (drop_index_checked(job->relid, job->nspname, job->idxname, true))
+		job->dropped = true;
 }
 
 /* run fn in its own transaction(s); false and the message on error */
@@ -818,38 +831,15 @@ run_step(void *arg)
 	run_portal(st->sql, list_make1(ps), CMDTAG_CREATE_INDEX);
 }
 
-/*
- * In a transaction: drop the index a step created, by OID, after locking
- * it and its table and checking it is still on the step's table.
- */
+/* in a transaction: drop the index a step created, if still on its table */
 static void
 drop_created(void *arg)
 {
 	StepJob    *sj = (StepJob *) arg;
 	AdvStep    *st = sj->step;
-	Oid			idx = step_index(st);
-	HeapTuple	tup;
-	bool		ours = false;
-	char	   *name;
 
-	if (!OidIsValid(idx))
-		return;
-	LockRelationOid(st->relid, ShareUpdateExclusiveLock);
-	LockRelationOid(idx, ShareUpdateExclusiveLock);
-	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
-	if (HeapTupleIsValid(tup))
-	{
-		ours = ((Form_pg_index) GETSTRUCT(tup))->indrelid == st->relid;
-		ReleaseSysCache(tup);
-	}
-	name = get_rel_name(idx);
-	if (!ours || name == NULL)
-		return;
-	exec_toplevel(psprintf("DROP INDEX %s%s",
-						   get_rel_relkind(idx) == RELKIND_PARTITIONED_INDEX ? "" : "CONCURRENTLY ",
-						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
-													  name)));
-	sj->dropped = true;
+	if (drop_index_checked(st->relid, st->nspname, st->index_name, false))
+		sj->dropped = true;
 }
 
 /*
