@@ -13,8 +13,12 @@
  *    the reverse, is not good enough.  Benefit: estimated
  *    executions x mean cost drop over the ends; the write cost
  *    (writes.c) is subtracted; the best benefit per byte of index wins
- *    the round.  Ties go to the earlier candidate: candidates come in the
- *    order of the statements' queryids, so the same workload gives the
+ *    the round.  Scores within ADV_SCORE_TIE of each other are a tie
+ *    (planner costs move a little with where the workload's UPDATEs put
+ *    tuple versions), and a tie goes to the candidate first in content
+ *    order (cand_order: table name, keys, directions, predicate), not to
+ *    the one first in the list, whose order follows the queryids and so
+ *    the table OIDs: the same workload in another database gives the
  *    same choice.
  * 2. Merging on write-heavy tables (writes.c says which).  Two chosen
  *    indexes of such a table are replaced by one composite (the first's
@@ -27,7 +31,7 @@
  * 4. Accounting: each statement is planned once with the final set; it is
  *    credited to every chosen index its plans use.
  *
- * Every plan runs through the statement's guard (recommend.c).
+ * Every plan runs through the statement's guard (run.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -35,9 +39,13 @@
 
 #include "catalog/pg_am.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "recommend.h"
+
+/* greedy scores within this fraction of the best are a tie (cand_order) */
+#define ADV_SCORE_TIE	0.01
 
 /* one costing of a candidate with one statement (first round) */
 typedef struct Trial
@@ -405,6 +413,50 @@ add_choice(Ctx *ctx, AdvCandidate *c, List *stmt_idx, int merged)
 	return ch;
 }
 
+/*
+ * Content order of two candidates, the same in every database: table
+ * name, then number of keys, then each key's column (an expression after
+ * the columns, by its text), direction, access method, then the
+ * predicate's text.  Negative when a comes first.
+ */
+static int
+cand_order(AdvCandidate *a, AdvCandidate *b)
+{
+	char	   *na = get_rel_name(a->relid);
+	char	   *nb = get_rel_name(b->relid);
+	int			r;
+
+	if (na && nb && (r = strcmp(na, nb)) != 0)
+		return r;
+	if (a->ncols != b->ncols)
+		return a->ncols < b->ncols ? -1 : 1;
+	for (int i = 0; i < a->ncols; i++)
+	{
+		if (a->attnums[i] != b->attnums[i])
+			return (a->attnums[i] == 0) ? 1 : (b->attnums[i] == 0) ? -1 :
+				(a->attnums[i] < b->attnums[i] ? -1 : 1);
+		if (a->attnums[i] == 0 &&
+			(r = strcmp(nodeToString(a->exprs[i]), nodeToString(b->exprs[i]))) != 0)
+			return r;
+		if (a->desc[i] != b->desc[i])
+			return a->desc[i] ? 1 : -1;
+	}
+	if (a->amoid != b->amoid)
+		return a->amoid < b->amoid ? -1 : 1;
+	if ((a->pred == NIL) != (b->pred == NIL))
+		return a->pred == NIL ? -1 : 1;
+	return strcmp(nodeToString(a->pred), nodeToString(b->pred));
+}
+
+/* does score (of c) win over the best so far? */
+static bool
+beats(AdvCandidate *c, double score, AdvCandidate *best, double best_score)
+{
+	if (best == NULL || score > best_score * (1 + ADV_SCORE_TIE))
+		return true;
+	return score >= best_score * (1 - ADV_SCORE_TIE) && cand_order(c, best) < 0;
+}
+
 /* 1. greedy rounds */
 static void
 greedy(Ctx *ctx)
@@ -465,7 +517,7 @@ greedy(Ctx *ctx)
 			if (c->benefit <= 0 || net <= 0)
 				continue;
 			score = net / (c->pages * BLCKSZ);
-			if (best == NULL || score > best_score)
+			if (beats(c, score, best, best_score))
 			{
 				best = c;
 				best_k = k;
