@@ -2673,7 +2673,9 @@ COMMENT ON FUNCTION @extschema@.report_html_timeline() IS
 'HTML report part: p95 per recent window';
 
 -- Regressions section: observa.regressions() when this build has it.
-CREATE FUNCTION @extschema@.report_html_regressions()
+CREATE FUNCTION @extschema@.report_html_regressions(
+    recent interval DEFAULT '15 min',
+    baseline text DEFAULT '1 day')
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -2704,12 +2706,14 @@ BEGIN
                                  @extschema@.html_escape(r.slow_query_plan)), '' ORDER BY r.ordinality)
                    FILTER (WHERE r.slow_query_plan IS NOT NULL)
           INTO rows, plans
-          FROM @extschema@.regressions() WITH ORDINALITY r;
+          FROM @extschema@.regressions(recent, baseline) WITH ORDINALITY r;
     EXCEPTION WHEN insufficient_privilege THEN
         RETURN format('<p class="none">%s</p>', @extschema@.html_escape('regressions unavailable: ' || SQLERRM));
     END;
     IF jsonb_array_length(rows) = 0 THEN
-        RETURN '<p class="none">No regression: nothing is slower in the last 15 minutes than in the day before, beyond noise (observa.regressions()).</p>';
+        RETURN format('<p class="none">%s</p>', @extschema@.html_escape(format(
+            'No regression: nothing is slower in the last %s than in the %s before, beyond noise (observa.regressions()).',
+            recent, baseline)));
     END IF;
     RETURN @extschema@.html_table(rows, ARRAY[['statement or table', 'what', 'code'], ['kind', 'kind', ''],
                                              ['slower on', 'on', ''], ['p95 ms (before → now)', 'p95', 'num'],
@@ -2719,7 +2723,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION @extschema@.report_html_regressions() IS
+COMMENT ON FUNCTION @extschema@.report_html_regressions(interval, text) IS
 'HTML report part: latency regressions';
 
 CREATE FUNCTION @extschema@.report_html()
@@ -2787,14 +2791,14 @@ COMMENT ON FUNCTION @extschema@.report_html() IS
 REVOKE ALL ON FUNCTION @extschema@.report_html(), @extschema@.report_html_latency(),
     @extschema@.report_html_tenants(), @extschema@.report_html_slow(),
     @extschema@.report_html_indexes(), @extschema@.report_html_timeline(),
-    @extschema@.report_html_regressions(), @extschema@.html_escape(text),
+    @extschema@.report_html_regressions(interval, text), @extschema@.html_escape(text),
     @extschema@.html_log_x(float8, float8), @extschema@.html_log_axis(float8, float8, float8),
     @extschema@.html_histogram(float8[], bigint[], jsonb), @extschema@.html_table(jsonb, text[])
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.report_html(), @extschema@.report_html_latency(),
     @extschema@.report_html_tenants(), @extschema@.report_html_slow(),
     @extschema@.report_html_indexes(), @extschema@.report_html_timeline(),
-    @extschema@.report_html_regressions(), @extschema@.html_escape(text),
+    @extschema@.report_html_regressions(interval, text), @extschema@.html_escape(text),
     @extschema@.html_log_x(float8, float8), @extschema@.html_log_axis(float8, float8, float8),
     @extschema@.html_histogram(float8[], bigint[], jsonb), @extschema@.html_table(jsonb, text[])
     TO pg_read_all_stats;

@@ -34,7 +34,7 @@ SELECT observa.reset(); SELECT observa.reset_slow_queries(); SELECT observa.rese
 
 my $dir = $PostgreSQL::Test::Utils::tmp_check;
 open(my $fh, '>', "$dir/lookup.sql") or die;
-print $fh "\\set x random(1, 100000)\nSELECT id FROM rt WHERE v = :x;\n";
+print $fh "\\set x random(1, 100000)\nSELECT id AS \"<b>id</b>\" FROM rt WHERE v = :x;\n";
 close($fh);
 # a statement whose latency is random (2 to 4 ms) and alike in both phases
 open($fh, '>', "$dir/noise.sql") or die;
@@ -66,7 +66,7 @@ $node->safe_psql('postgres', 'DROP INDEX rt_v');
 traffic(80);
 
 my $qid = $node->safe_psql('postgres',
-	q{SELECT queryid FROM observa.statement_stats WHERE query LIKE 'SELECT id FROM rt WHERE v = %'});
+	q{SELECT queryid FROM observa.statement_stats WHERE query LIKE 'SELECT id AS "<b>id</b>" FROM rt WHERE v = %'});
 my $noise = $node->safe_psql('postgres',
 	q{SELECT queryid FROM observa.statement_stats WHERE query LIKE 'SELECT pg_sleep(%'});
 ok($qid && $noise, 'both statements are recorded');
@@ -113,6 +113,22 @@ for my $case (
 	is($t->[7], 't', "$name: with a changed plan (of a statement on it)") if $t;
 	ok(!$got{"statement|$noise"}, "$name: the random but unchanged statement is not reported");
 }
+
+# the HTML report's sections: the regression with its plan, escaped (the
+# statement's text is client-supplied), and the timeline of the windows
+my $html = $node->safe_psql('postgres',
+	qq{SELECT observa.report_html_regressions(recent => $recent, baseline => '50 s')});
+like($html, qr/&lt;b&gt;id&lt;\/b&gt; FROM rt WHERE v = \$1/, 'report_html_regressions(): the statement, escaped');
+unlike($html, qr/<b>/, 'no element from the statement text');
+like($html, qr/<details class="slow">.*Seq Scan on rt/s, 'with its last slow query and plan');
+like($html, qr/changed [0-9a-f]{16} → [0-9a-f]{16}/, 'and the plan change');
+my $tl = $node->safe_psql('postgres', q{SELECT observa.report_html_timeline()});
+like($tl, qr/<svg .*<polyline class="line"[^>]* points="[\d.]+,[\d.]+ [\d.]+,[\d.]+/s,
+	'report_html_timeline(): a line of p95 per window');
+like($tl, qr/SELECT public\.rt/, 'for the table');
+like($node->safe_psql('postgres', q{SELECT observa.report_html()}),
+	qr/<section id="regressions"><h2>Regressions<\/h2>(<p class="none">No regression|<table>)/,
+	'report_html() has the regressions section (default periods)');
 
 # fingerprints: the index scan before the cut, the sequential scan after
 is($node->safe_psql('postgres', qq{
