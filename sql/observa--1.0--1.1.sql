@@ -775,8 +775,8 @@ BEGIN
                string_agg(format('<details class="slow"><summary><span class="num">%s ms</span> <span class="dim">%s</span> <code>%s</code></summary><dl><dt>plan</dt><dd><pre>%s</pre></dd></dl></details>',
                                  round(r.slow_query_ms::numeric, 1),
                                  @extschema@.html_escape(to_char(r.slow_query_at, 'YYYY-MM-DD HH24:MI:SS.MS')),
-                                 @extschema@.html_escape(coalesce(@extschema@.report_line(r.query, 120),
-                                                                  r.operation || ' ' || coalesce(r.relname, ''))),
+                                 @extschema@.html_escape(CASE WHEN r.query IS NOT NULL THEN @extschema@.report_line(r.query, 120)
+                                                              ELSE r.operation || ' ' || coalesce(r.schemaname || '.' || r.relname, '?') END),
                                  @extschema@.html_escape(r.slow_query_plan)), '' ORDER BY r.ordinality)
                    FILTER (WHERE r.slow_query_plan IS NOT NULL)
           INTO rows, plans

@@ -118,7 +118,7 @@ for my $case (
 # statement's text is client-supplied), and the timeline of the windows
 my $html = $node->safe_psql('postgres',
 	qq{SELECT observa.report_html_regressions(recent => $recent, baseline => '50 s')});
-like($html, qr/&lt;b&gt;id&lt;\/b&gt; FROM rt WHERE v = \$1/, 'report_html_regressions(): the statement, escaped');
+like($html, qr/&lt;b&gt;id&lt;\/b&gt;&quot; FROM rt WHERE v = \$1/, 'report_html_regressions(): the statement, escaped');
 unlike($html, qr/<b>/, 'no element from the statement text');
 like($html, qr/<details class="slow">.*Seq Scan on rt/s, 'with its last slow query and plan');
 like($html, qr/changed [0-9a-f]{16} → [0-9a-f]{16}/, 'and the plan change');
