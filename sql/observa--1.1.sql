@@ -1850,6 +1850,9 @@ BEGIN
           FROM b w
          WHERE w.kind = 'statement'
            AND w.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           -- only the regressed statements and those on regressed tables
+           AND (EXISTS (SELECT FROM r WHERE r.kind = 'statement' AND r.queryid = w.queryid)
+                OR w.relids && (SELECT array_agg(r.relid) FROM r WHERE r.kind = 'table'))
     ), sq AS (
         SELECT * FROM @extschema@.slow_queries(2147483647)
     )

@@ -225,7 +225,15 @@ wl_entry(const void *key, const void *aux, const ObsWindow *w, int nw, void *arg
 	}
 	row->nwin = k;
 	if (row->recent.calls == 0)
-		return;					/* nothing recent: not a candidate */
+	{
+		/* nothing recent: not a candidate */
+		pfree(row->wstart);
+		pfree(row->wcalls);
+		pfree(row->wmean);
+		pfree(row->wp95);
+		pfree(row);
+		return;
+	}
 	row->recent_since = st->first_r * lenr;
 	row->recent_since = Max(row->recent_since, st->levels[st->lr].complete_from);
 	row->recent_p95 = hist_rank(st->hr, 0.95, &row->recent);
