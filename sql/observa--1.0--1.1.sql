@@ -970,3 +970,120 @@ $$;
 
 
 -- ==== end hot standbys ====
+
+-- ==== one store (issue 12) ====
+
+-- table_stats(since) and statement_stats(since) say which interval their
+-- numbers cover (covered_since): the function's result type changes, so
+-- it is dropped and created again (nothing in the extension depends on
+-- the interval form).
+DROP FUNCTION @extschema@.table_stats(interval);
+CREATE FUNCTION @extschema@.table_stats(
+    since interval,
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT stats_since timestamptz,
+    OUT covered_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.table_stats(interval) IS
+'statistics per database, table and operation over the recent windows covering the interval; covered_since says from when they are complete';
+REVOKE ALL ON FUNCTION @extschema@.table_stats(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_stats(interval) TO PUBLIC;
+
+DROP FUNCTION @extschema@.statement_stats(interval);
+CREATE FUNCTION @extschema@.statement_stats(
+    since interval,
+    OUT queryid bigint,
+    OUT toplevel bool,
+    OUT userid oid,
+    OUT username text,
+    OUT dbid oid,
+    OUT datname text,
+    OUT operation text,
+    OUT query text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT relations regclass[],
+    OUT stats_since timestamptz,
+    OUT covered_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.statement_stats(interval) IS
+'statistics per normalized statement over the recent windows covering the interval; covered_since says from when they are complete';
+REVOKE ALL ON FUNCTION @extschema@.statement_stats(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.statement_stats(interval) TO PUBLIC;
+
+-- tenant_stats(since): a store instance now; covered_since as above.
+DROP FUNCTION @extschema@.tenant_stats(interval);
+CREATE FUNCTION @extschema@.tenant_stats(
+    since interval,
+    OUT datname name,
+    OUT tenant text,
+    OUT is_other boolean,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT total_time_ms double precision,
+    OUT mean_time_ms double precision,
+    OUT p50_ms double precision,
+    OUT p95_ms double precision,
+    OUT p99_ms double precision,
+    OUT share_of_total_time double precision,
+    OUT top_tables text[],
+    OUT error_bound_ms double precision,
+    OUT covered_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_1'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.tenant_stats(interval) IS
+'per-tenant statistics over the time windows covering the last "since"; covered_since says from when they are complete';
+REVOKE ALL ON FUNCTION @extschema@.tenant_stats(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.tenant_stats(interval) TO pg_read_all_stats;
+
+-- The quantiles observa's latency sketch answers for given durations.
+CREATE FUNCTION @extschema@.sketch_quantiles(
+    values_ms float8[],
+    quantiles float8[],
+    repeat integer DEFAULT 1,
+    OUT value_ms float8[],
+    OUT cells integer,
+    OUT bytes integer,
+    OUT collapsed boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'observa_sketch_quantiles'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) IS
+'the quantiles observa''s latency sketch reports for these durations (ms), each counted repeat times, with the cells and bytes it used and whether it collapsed';
+REVOKE ALL ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) TO PUBLIC;
+
+-- ==== end one store ====

@@ -97,13 +97,14 @@ CREATE FUNCTION @extschema@.table_stats(
     OUT p50_ms float8,
     OUT p95_ms float8,
     OUT p99_ms float8,
-    OUT stats_since timestamptz)
+    OUT stats_since timestamptz,
+    OUT covered_since timestamptz)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_table_stats_1_0'
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.table_stats(interval) IS
-'statistics per database, table and operation over the recent windows overlapping the interval';
+'statistics per database, table and operation over the recent windows covering the interval; covered_since says from when they are complete';
 
 CREATE VIEW @extschema@.table_stats AS
     SELECT * FROM @extschema@.table_stats();
@@ -147,6 +148,23 @@ COMMENT ON FUNCTION @extschema@.reset() IS
 REVOKE ALL ON FUNCTION @extschema@.reset() FROM PUBLIC;
 -- EXECUTE for PUBLIC is granted at the end of the script, after the
 -- blanket REVOKE.
+
+-- The quantiles observa's latency sketch answers for given durations,
+-- and the memory the sketch took (see docs/table_stats.md, Accuracy).
+CREATE FUNCTION @extschema@.sketch_quantiles(
+    values_ms float8[],
+    quantiles float8[],
+    repeat integer DEFAULT 1,
+    OUT value_ms float8[],
+    OUT cells integer,
+    OUT bytes integer,
+    OUT collapsed boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'observa_sketch_quantiles'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) IS
+'the quantiles observa''s latency sketch reports for these durations (ms), each counted repeat times, with the cells and bytes it used and whether it collapsed';
 
 -- ==== end table statistics ====
 
@@ -202,13 +220,14 @@ CREATE FUNCTION @extschema@.statement_stats(
     OUT p95_ms float8,
     OUT p99_ms float8,
     OUT relations regclass[],
-    OUT stats_since timestamptz)
+    OUT stats_since timestamptz,
+    OUT covered_since timestamptz)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_statement_stats_1_0'
+AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.statement_stats(interval) IS
-'statistics per normalized statement over the recent windows overlapping the interval';
+'statistics per normalized statement over the recent windows covering the interval; covered_since says from when they are complete';
 
 CREATE VIEW @extschema@.statement_stats AS
     SELECT * FROM @extschema@.statement_stats();
@@ -534,13 +553,14 @@ CREATE FUNCTION @extschema@.tenant_stats(
     OUT p99_ms double precision,
     OUT share_of_total_time double precision,
     OUT top_tables text[],
-    OUT error_bound_ms double precision)
+    OUT error_bound_ms double precision,
+    OUT covered_since timestamptz)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_0'
+AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION @extschema@.tenant_stats(interval) IS
-'per-tenant statistics over the time windows covering the last "since"';
+'per-tenant statistics over the time windows covering the last "since"; covered_since says from when they are complete';
 
 CREATE VIEW @extschema@.tenant_stats AS
     SELECT * FROM @extschema@.tenant_stats();
@@ -2275,6 +2295,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.table_stats() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.table_stats(interval) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.table_percentiles(float8[]) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.table_latency_buckets(float8[]) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) TO PUBLIC;
 GRANT SELECT ON @extschema@.table_stats TO PUBLIC;
 
 -- statement statistics: readable by PUBLIC (texts are filtered per role)

@@ -3,7 +3,8 @@
  * hooks.c
  *		Executor and utility hooks: time each tracked statement, build its
  *		statement sample (sample.h) when it ends, normally or with an error,
- *		and hand the sample to every recorder.
+ *		and hand the sample to every recorder of the room table (rooms.h).
+ *		This file names no room.
  *
  * Timing: a statement's duration is the wall time from the start of
  * ExecutorStart to the end of ExecutorFinish, or inside ProcessUtility for
@@ -39,10 +40,11 @@
  * 0), the utility hook refuses every utility statement; one backend-local
  * integer test per utility statement.
  *
- * Nesting: nesting_level counts executor and utility levels as
- * pg_stat_statements does; observa.track decides which levels are timed.
- * EXECUTE and PREPARE are not themselves timed (the executed statement is),
- * and do not add a level.  DEALLOCATE is timed, as in pg_stat_statements 16.
+ * Nesting: obs_nesting_depth (core.c) counts executor and utility levels
+ * as pg_stat_statements does; observa.track (core.c) decides which levels
+ * are timed.  EXECUTE and PREPARE are not themselves timed (the executed
+ * statement is), and do not add a level.  DEALLOCATE is timed, as in
+ * pg_stat_statements 16.
  *
  * I/O, WAL and JIT counters (sample.h), taken as pg_stat_statements takes
  * them: pgBufferUsage and pgWalUsage are copied when ExecutorRun and
@@ -82,31 +84,14 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "observa.h"
+#include "core.h"
+#include "hooks.h"
 #include "relations.h"
+#include "rooms.h"
 #include "sandbox.h"
 #include "utility_id.h"
 
-typedef enum ObsTrackLevel
-{
-	OBS_TRACK_NONE,
-	OBS_TRACK_TOP,
-	OBS_TRACK_ALL
-} ObsTrackLevel;
-
-static const struct config_enum_entry track_options[] = {
-	{"none", OBS_TRACK_NONE, false},
-	{"top", OBS_TRACK_TOP, false},
-	{"all", OBS_TRACK_ALL, false},
-	{NULL, 0, false}
-};
-
-static int	obs_track = OBS_TRACK_TOP;
-static bool obs_track_utility = true;
 static bool obs_track_planning = false;
-
-/* current executor/utility nesting depth */
-static int	nesting_level = 0;
 
 /* pgBufferUsage and pgWalUsage when a measured call started */
 typedef struct ObsUsageMark
@@ -171,10 +156,7 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 static PlannedStmt *obs_planner(Query *parse, const char *query_string,
 								int cursorOptions, ParamListInfo boundParams);
 
-#define obs_enabled(level) \
-	(!IsParallelWorker() && \
-	 (obs_track == OBS_TRACK_ALL || \
-	  (obs_track == OBS_TRACK_TOP && (level) == 0)))
+#define obs_enabled(level) obs_track_level(level)
 
 /* utility statements timed as such (the executed statement is timed instead) */
 #define OBS_TIMED_UTILITY(n) \
@@ -183,25 +165,6 @@ static PlannedStmt *obs_planner(Query *parse, const char *query_string,
 void
 obs_hooks_init(void)
 {
-	DefineCustomEnumVariable("observa.track",
-							 "Selects which statements observa times.",
-							 "top: statements issued by clients; all: also statements nested in functions; none: nothing.",
-							 &obs_track,
-							 OBS_TRACK_TOP,
-							 track_options,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("observa.track_utility",
-							 "Selects whether observa times utility statements.",
-							 NULL,
-							 &obs_track_utility,
-							 true,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
 	DefineCustomBoolVariable("observa.track_planning",
 							 "Selects whether observa times planning.",
 							 "Off by default, as in pg_stat_statements: it costs two clock reads per planning.",
@@ -225,34 +188,18 @@ obs_hooks_init(void)
 	planner_hook = obs_planner;
 }
 
-int
-obs_nesting_level(void)
-{
-	return nesting_level;
-}
-
-/*
- * Would a statement at this nesting level be timed?  For rooms that act
- * before the executor (query_text.c stores texts at parse analysis).
- */
-bool
-obs_would_track(int level, bool utility)
-{
-	if (utility && !obs_track_utility)
-		return false;
-	return obs_enabled(level);
-}
-
 /* hand a finished sample to every recorder */
 static void
 obs_dispatch(const ObsSample *sample)
 {
-	obs_table_stats_record(sample);
-	obs_statement_stats_record(sample);
-	obs_query_text_record(sample);
-	obs_slow_ring_record(sample);
-	obs_advisor_record(sample);
-	obs_tenant_stats_record(sample);
+	int			i;
+
+	OBS_COUNT_STATEMENT();
+	for (i = 0; i < obs_nrooms; i++)
+	{
+		if (obs_rooms[i].record)
+			obs_rooms[i].record(sample);
+	}
 }
 
 static void
@@ -459,10 +406,11 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	ObsQueryState *state;
 	MemoryContext oldcxt;
 	ObsQueryState planned;
+	int			i;
 
-	if (!obs_enabled(nesting_level) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	if (!obs_enabled(obs_nesting_depth) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
-		take_planning(NULL, 0, nesting_level);
+		take_planning(NULL, 0, obs_nesting_depth);
 		if (prev_ExecutorStart)
 			prev_ExecutorStart(queryDesc, eflags);
 		else
@@ -471,12 +419,15 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	}
 
 	/* rooms that need instrumentation ask for it now */
-	obs_slow_ring_executor_start(queryDesc, eflags);
-	obs_advisor_executor_start(queryDesc, eflags);
+	for (i = 0; i < obs_nrooms; i++)
+	{
+		if (obs_rooms[i].executor_start)
+			obs_rooms[i].executor_start(queryDesc, eflags);
+	}
 
 	/* the statement's planning, if it was timed, comes with it */
 	planned.planned = false;
-	take_planning(&planned, queryDesc->plannedstmt->queryId, nesting_level);
+	take_planning(&planned, queryDesc->plannedstmt->queryId, obs_nesting_depth);
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
@@ -491,7 +442,7 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		ObsQueryState failed_state;
 
 		memset(&failed_state, 0, sizeof(failed_state));
-		failed_state.level = nesting_level;
+		failed_state.level = obs_nesting_depth;
 		if (planned.planned)
 			copy_planning(&failed_state, &planned);
 		accumulate(&failed_state, start);
@@ -504,7 +455,7 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	state = palloc0(sizeof(ObsQueryState));
 	MemoryContextSwitchTo(oldcxt);
 	state->query_desc = queryDesc;
-	state->level = nesting_level;
+	state->level = obs_nesting_depth;
 	if (planned.planned)
 		copy_planning(state, &planned);
 	state->cb.func = state_reset_callback;
@@ -531,14 +482,14 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 		segment_open(state);
 		usage_mark(&mark);
 	}
-	nesting_level++;
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		obs_call_ExecutorRun(prev_ExecutorRun, queryDesc, direction, count);
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 		if (state)
 		{
 			usage_accum(&state->bufusage, &state->walusage, &mark);
@@ -548,7 +499,7 @@ obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
+	obs_nesting_depth--;
 	if (state)
 		usage_accum(&state->bufusage, &state->walusage, &mark);
 	/* control may go back to the client: see the header comment */
@@ -571,7 +522,7 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 		segment_open(state);
 	if (state)
 		usage_mark(&mark);
-	nesting_level++;
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorFinish)
@@ -581,7 +532,7 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 		if (state)
 		{
 			usage_accum(&state->bufusage, &state->walusage, &mark);
@@ -591,7 +542,7 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
+	obs_nesting_depth--;
 	if (state)
 		usage_accum(&state->bufusage, &state->walusage, &mark);
 	if (timed)
@@ -653,7 +604,7 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (unlikely(obs_sandbox_depth > 0))
 		obs_sandbox_refuse_utility(parsetree);
 
-	if (!obs_track_utility || !obs_enabled(nesting_level) ||
+	if (!obs_would_track(obs_nesting_depth, true) ||
 		!OBS_TIMED_UTILITY(parsetree))
 	{
 		if (prev_ProcessUtility)
@@ -668,8 +619,8 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	memset(&sample, 0, sizeof(sample));
 	sample.dbid = MyDatabaseId;
 	sample.userid = GetUserId();
-	sample.nesting_level = nesting_level;
-	sample.toplevel = (nesting_level == 0);
+	sample.nesting_level = obs_nesting_depth;
+	sample.toplevel = (obs_nesting_depth == 0);
 	obs_sample_from_utility(&sample, pstmt);
 	sample.pstmt = pstmt;
 	sample.source_text = queryString;
@@ -682,7 +633,7 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	usage_mark(&mark);
 	INSTR_TIME_SET_CURRENT(start);
-	nesting_level++;
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -694,12 +645,12 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 		record_utility(&sample, start, &mark, qc, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
+	obs_nesting_depth--;
 	record_utility(&sample, start, &mark, qc, false);
 }
 
@@ -723,7 +674,7 @@ obs_planner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannedStmt *result;
 	bool		timed;
-	int			level = nesting_level;
+	int			level = obs_nesting_depth;
 	ObsUsageMark mark;
 	instr_time	start;
 	instr_time	duration;
@@ -735,14 +686,14 @@ obs_planner(Query *parse, const char *query_string, int cursorOptions,
 		usage_mark(&mark);
 		INSTR_TIME_SET_CURRENT(start);
 	}
-	nesting_level++;
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		result = call_planner(parse, query_string, cursorOptions, boundParams);
 	}
 	PG_FINALLY();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 	}
 	PG_END_TRY();
 	if (!timed)
