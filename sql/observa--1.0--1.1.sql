@@ -997,7 +997,33 @@ CREATE FUNCTION @extschema@.table_stats(
     OUT p95_ms float8,
     OUT p99_ms float8,
     OUT stats_since timestamptz,
-    OUT covered_since timestamptz)
+    OUT covered_since timestamptz,
+    OUT io_calls bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
@@ -1031,7 +1057,38 @@ CREATE FUNCTION @extschema@.statement_stats(
     OUT p99_ms float8,
     OUT relations regclass[],
     OUT stats_since timestamptz,
-    OUT covered_since timestamptz)
+    OUT covered_since timestamptz,
+    OUT plans bigint,
+    OUT total_plan_time_ms float8,
+    OUT min_plan_time_ms float8,
+    OUT max_plan_time_ms float8,
+    OUT mean_plan_time_ms float8,
+    OUT stddev_plan_time_ms float8,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
@@ -1087,3 +1144,363 @@ REVOKE ALL ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer)
 GRANT EXECUTE ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) TO PUBLIC;
 
 -- ==== end one store ====
+
+-- ==== I/O, WAL, JIT and planning counters (issue 17) ====
+
+-- table_stats() gains io_calls and the I/O columns, statement_stats() the
+-- planning and I/O columns (their interval forms above have them too):
+-- the views over them, and top_statements(), which returns the
+-- statement_stats row type, are dropped and created again.
+DROP FUNCTION @extschema@.top_statements(text, int);
+DROP VIEW @extschema@.statement_stats;
+DROP FUNCTION @extschema@.statement_stats();
+DROP VIEW @extschema@.table_stats;
+DROP FUNCTION @extschema@.table_stats();
+
+CREATE FUNCTION @extschema@.table_stats(
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT stats_since timestamptz,
+    OUT io_calls bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE VIEW @extschema@.table_stats AS
+    SELECT * FROM @extschema@.table_stats();
+
+COMMENT ON VIEW @extschema@.table_stats IS
+'statistics per database, table and operation since reset, with latency percentiles';
+
+CREATE FUNCTION @extschema@.statement_stats(
+    OUT queryid bigint,
+    OUT toplevel bool,
+    OUT userid oid,
+    OUT username text,
+    OUT dbid oid,
+    OUT datname text,
+    OUT operation text,
+    OUT query text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT relations regclass[],
+    OUT stats_since timestamptz,
+    OUT plans bigint,
+    OUT total_plan_time_ms float8,
+    OUT min_plan_time_ms float8,
+    OUT max_plan_time_ms float8,
+    OUT mean_plan_time_ms float8,
+    OUT stddev_plan_time_ms float8,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE VIEW @extschema@.statement_stats AS
+    SELECT * FROM @extschema@.statement_stats();
+
+COMMENT ON VIEW @extschema@.statement_stats IS
+'statistics per normalized statement (pg_stat_statements queryid) since reset, with latency percentiles';
+
+CREATE FUNCTION @extschema@.top_statements(
+    by text DEFAULT 'total_time',
+    lim int DEFAULT 10)
+RETURNS SETOF @extschema@.statement_stats
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text;
+BEGIN
+    -- each ordering and the statement_stats column it sorts by
+    SELECT o.col INTO col
+      FROM (VALUES
+            ('total_time', 'total_time_ms'),
+            ('mean_time', 'mean_time_ms'),
+            ('p95', 'p95_ms'),
+            ('p99', 'p99_ms'),
+            ('calls', 'calls'),
+            ('errors', 'errors'),
+            ('rows', 'rows'),
+            ('plans', 'plans'),
+            ('total_plan_time', 'total_plan_time_ms'),
+            ('mean_plan_time', 'mean_plan_time_ms'),
+            ('shared_blks_hit', 'shared_blks_hit'),
+            ('shared_blks_read', 'shared_blks_read'),
+            ('shared_blks_dirtied', 'shared_blks_dirtied'),
+            ('shared_blks_written', 'shared_blks_written'),
+            ('local_blks_hit', 'local_blks_hit'),
+            ('local_blks_read', 'local_blks_read'),
+            ('local_blks_dirtied', 'local_blks_dirtied'),
+            ('local_blks_written', 'local_blks_written'),
+            ('temp_blks_read', 'temp_blks_read'),
+            ('temp_blks_written', 'temp_blks_written'),
+            ('blk_read_time', 'blk_read_time_ms'),
+            ('blk_write_time', 'blk_write_time_ms'),
+            ('temp_blk_read_time', 'temp_blk_read_time_ms'),
+            ('temp_blk_write_time', 'temp_blk_write_time_ms'),
+            ('wal_records', 'wal_records'),
+            ('wal_fpi', 'wal_fpi'),
+            ('wal_bytes', 'wal_bytes'),
+            ('jit_functions', 'jit_functions'),
+            ('jit_generation_time', 'jit_generation_time_ms'),
+            ('jit_inlining_count', 'jit_inlining_count'),
+            ('jit_inlining_time', 'jit_inlining_time_ms'),
+            ('jit_optimization_count', 'jit_optimization_count'),
+            ('jit_optimization_time', 'jit_optimization_time_ms'),
+            ('jit_emission_count', 'jit_emission_count'),
+            ('jit_emission_time', 'jit_emission_time_ms')) o(name, col)
+     WHERE o.name = top_statements.by;
+    IF col IS NULL THEN
+        RAISE EXCEPTION 'unknown ordering % for observa.top_statements',
+                        coalesce(quote_literal(top_statements.by), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Order by one of: total_time, mean_time, p95, p99, calls, errors, rows, plans, total_plan_time, mean_plan_time, shared_blks_hit, shared_blks_read, shared_blks_dirtied, shared_blks_written, local_blks_hit, local_blks_read, local_blks_dirtied, local_blks_written, temp_blks_read, temp_blks_written, blk_read_time, blk_write_time, temp_blk_read_time, temp_blk_write_time, wal_records, wal_fpi, wal_bytes, jit_functions, jit_generation_time, jit_inlining_count, jit_inlining_time, jit_optimization_count, jit_optimization_time, jit_emission_count, jit_emission_time.';
+    END IF;
+    IF top_statements.lim IS NULL OR top_statements.lim < 1 THEN
+        RAISE EXCEPTION 'lim must be a positive number of statements, not %',
+                        coalesce(top_statements.lim::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how many statements to list, for example 10.';
+    END IF;
+    -- col is one of the names above, never the caller's text
+    RETURN QUERY EXECUTE format(
+        'SELECT s.* FROM @extschema@.statement_stats s
+          ORDER BY s.%I DESC NULLS LAST, s.queryid, s.userid, s.dbid, s.toplevel
+          LIMIT $1', col)
+        USING top_statements.lim;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.top_statements(text, int) IS
+'the statements with the highest total_time, mean_time, p95, p99, calls, errors, rows, planning, or any I/O, WAL or JIT counter of statement_stats';
+
+REVOKE ALL ON FUNCTION @extschema@.table_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_stats() TO PUBLIC;
+GRANT SELECT ON @extschema@.table_stats TO PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.statement_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.statement_stats() TO PUBLIC;
+GRANT SELECT ON @extschema@.statement_stats TO PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.top_statements(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.top_statements(text, int) TO PUBLIC;
+
+-- ==== pg_stat_statements-compatible view (docs/pg_stat_statements.md) ====
+
+-- pg_stat_statements 1.10's columns (PostgreSQL 15), filled from
+-- statement_stats.  queryid and query follow pg_stat_statements' rule:
+-- visible to pg_read_all_stats and in the role's own rows.
+CREATE FUNCTION @extschema@.pg_stat_statements(
+    showtext boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel bool,
+    OUT queryid bigint,
+    OUT query text,
+    OUT plans int8,
+    OUT total_plan_time float8,
+    OUT min_plan_time float8,
+    OUT max_plan_time float8,
+    OUT mean_plan_time float8,
+    OUT stddev_plan_time float8,
+    OUT calls int8,
+    OUT total_exec_time float8,
+    OUT min_exec_time float8,
+    OUT max_exec_time float8,
+    OUT mean_exec_time float8,
+    OUT stddev_exec_time float8,
+    OUT rows int8,
+    OUT shared_blks_hit int8,
+    OUT shared_blks_read int8,
+    OUT shared_blks_dirtied int8,
+    OUT shared_blks_written int8,
+    OUT local_blks_hit int8,
+    OUT local_blks_read int8,
+    OUT local_blks_dirtied int8,
+    OUT local_blks_written int8,
+    OUT temp_blks_read int8,
+    OUT temp_blks_written int8,
+    OUT blk_read_time float8,
+    OUT blk_write_time float8,
+    OUT temp_blk_read_time float8,
+    OUT temp_blk_write_time float8,
+    OUT wal_records int8,
+    OUT wal_fpi int8,
+    OUT wal_bytes numeric,
+    OUT jit_functions int8,
+    OUT jit_generation_time float8,
+    OUT jit_inlining_count int8,
+    OUT jit_inlining_time float8,
+    OUT jit_optimization_count int8,
+    OUT jit_optimization_time float8,
+    OUT jit_emission_count int8,
+    OUT jit_emission_time float8)
+RETURNS SETOF record
+LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.userid,
+           s.dbid,
+           s.toplevel,
+           CASE WHEN v.visible THEN s.queryid END,
+           CASE WHEN NOT showtext THEN NULL WHEN v.visible THEN s.query ELSE '<insufficient privilege>' END,
+           s.plans,
+           s.total_plan_time_ms,
+           coalesce(s.min_plan_time_ms, 0),
+           coalesce(s.max_plan_time_ms, 0),
+           coalesce(s.mean_plan_time_ms, 0),
+           coalesce(s.stddev_plan_time_ms, 0),
+           s.calls,
+           s.total_time_ms,
+           s.min_time_ms,
+           s.max_time_ms,
+           s.mean_time_ms,
+           s.stddev_time_ms,
+           s.rows,
+           s.shared_blks_hit,
+           s.shared_blks_read,
+           s.shared_blks_dirtied,
+           s.shared_blks_written,
+           s.local_blks_hit,
+           s.local_blks_read,
+           s.local_blks_dirtied,
+           s.local_blks_written,
+           s.temp_blks_read,
+           s.temp_blks_written,
+           s.blk_read_time_ms,
+           s.blk_write_time_ms,
+           s.temp_blk_read_time_ms,
+           s.temp_blk_write_time_ms,
+           s.wal_records,
+           s.wal_fpi,
+           s.wal_bytes,
+           s.jit_functions,
+           s.jit_generation_time_ms,
+           s.jit_inlining_count,
+           s.jit_inlining_time_ms,
+           s.jit_optimization_count,
+           s.jit_optimization_time_ms,
+           s.jit_emission_count,
+           s.jit_emission_time_ms
+      FROM @extschema@.statement_stats() s
+     CROSS JOIN LATERAL (
+         SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')
+                OR s.userid = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+                AS visible) v
+$$;
+
+COMMENT ON FUNCTION @extschema@.pg_stat_statements(boolean) IS
+'observa''s statement statistics in pg_stat_statements'' columns (PostgreSQL 15); showtext = false leaves query NULL';
+
+CREATE VIEW @extschema@.pg_stat_statements AS
+    SELECT * FROM @extschema@.pg_stat_statements(true);
+
+COMMENT ON VIEW @extschema@.pg_stat_statements IS
+'observa''s statement statistics in pg_stat_statements'' columns (PostgreSQL 15), for tools that read pg_stat_statements';
+
+CREATE FUNCTION @extschema@.pg_stat_statements_info(
+    OUT dealloc bigint,
+    OUT stats_reset timestamptz)
+RETURNS record
+LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT max(i.value) FILTER (WHERE i.name = 'evictions')::bigint,
+           max(i.value) FILTER (WHERE i.name = 'stats_reset')::timestamptz
+      FROM @extschema@.info() i
+     WHERE i.section = 'statement_stats'
+$$;
+
+COMMENT ON FUNCTION @extschema@.pg_stat_statements_info() IS
+'pg_stat_statements_info''s columns: statement entries evicted (dealloc) and the last reset of statement statistics';
+
+CREATE VIEW @extschema@.pg_stat_statements_info AS
+    SELECT * FROM @extschema@.pg_stat_statements_info();
+
+COMMENT ON VIEW @extschema@.pg_stat_statements_info IS
+'pg_stat_statements_info''s columns: statement entries evicted (dealloc) and the last reset of statement statistics';
+
+-- EXECUTE and SELECT for PUBLIC, as pg_stat_statements grants them, at
+-- the end of the script (after the blanket REVOKE).
+
+-- ==== end pg_stat_statements-compatible view ====
+
+REVOKE ALL ON FUNCTION @extschema@.pg_stat_statements(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pg_stat_statements(boolean) TO PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.pg_stat_statements_info() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pg_stat_statements_info() TO PUBLIC;
+GRANT SELECT ON @extschema@.pg_stat_statements TO PUBLIC;
+GRANT SELECT ON @extschema@.pg_stat_statements_info TO PUBLIC;
+
+-- ==== end I/O counters ====
