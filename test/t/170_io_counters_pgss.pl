@@ -84,9 +84,15 @@ my @times = qw(blk_read_time blk_write_time temp_blk_read_time temp_blk_write_ti
 
 # rows of pg_stat_statements for the workload, and how many differ from
 # observa's: in the view (pg_stat_statements' names) or in statement_stats
+#
+# $lookup: observa runs inside pg_stat_statements' hooks, whose counts of
+# a utility statement naming a table (COPY io_copy FROM) then include
+# observa's lookup of that name before the statement (a few catalog blocks
+# when the catalog cache is cold): those rows may show up to 16 more
+# shared blocks hit + read in pg_stat_statements, nothing else different
 sub compare
 {
-	my ($label) = @_;
+	my ($label, $lookup) = @_;
 	my $ours = 'observa.pg_stat_statements';
 	my $pairs = join(', ', map { "p.$_ - o.$_" } @ints);
 	my $tpairs = join(' OR ', map { "abs(p.$_ - o.$_) > 1e-6" } @times);
@@ -97,14 +103,30 @@ sub compare
 	my $pgss_n = $node->safe_psql('postgres', qq{
 		SELECT count(*) FROM public.pg_stat_statements p WHERE $workload});
 	is($n, $pgss_n, "$label: every pg_stat_statements row of the workload has an observa row ($n)");
+	my $exact = $lookup ? q{AND p.query !~ '^COPY io_copy FROM'} : '';
 	my $diff = $node->safe_psql('postgres', qq{
 		SELECT string_agg(format('%s [%s]', left(p.query, 50), concat_ws(' ', $pairs)), '; ')
 		  FROM public.pg_stat_statements p
 		  JOIN $ours o USING (userid, dbid, queryid, toplevel)
-		 WHERE $workload
+		 WHERE $workload $exact
 		   AND ((${\ join(', ', map { "p.$_" } @ints)}) IS DISTINCT FROM
 		        (${\ join(', ', map { "o.$_" } @ints)}) OR $tpairs)});
 	is($diff, '', "$label: buffer, temp, WAL, JIT, plan and I/O-time counters equal pg_stat_statements'");
+	if ($lookup)
+	{
+		my @rest = grep { $_ ne 'shared_blks_hit' && $_ ne 'shared_blks_read' } @ints;
+		is($node->safe_psql('postgres', qq{
+			SELECT count(*) FILTER (WHERE
+			         (p.shared_blks_hit + p.shared_blks_read) - (o.shared_blks_hit + o.shared_blks_read)
+			           BETWEEN 0 AND 16
+			         AND (${\ join(', ', map { "p.$_" } @rest)}) IS NOT DISTINCT FROM
+			             (${\ join(', ', map { "o.$_" } @rest)}))
+			       || '/' || count(*)
+			  FROM public.pg_stat_statements p
+			  JOIN $ours o USING (userid, dbid, queryid, toplevel)
+			 WHERE p.query ~ '^COPY io_copy FROM'}),
+			'1/1', "$label: COPY FROM a table differs by observa's name lookup only (0 to 16 shared blocks)");
+	}
 
 	# the same numbers under observa's own names
 	my $named = $node->safe_psql('postgres', q{
@@ -162,6 +184,6 @@ $node->stop;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'observa,pg_stat_statements'\n");
 $node->start;
 workload();
-compare('observa first');
+compare('observa first', 1);
 
 done_testing();
