@@ -1504,3 +1504,470 @@ GRANT SELECT ON @extschema@.pg_stat_statements TO PUBLIC;
 GRANT SELECT ON @extschema@.pg_stat_statements_info TO PUBLIC;
 
 -- ==== end I/O counters ====
+
+-- ==== reports: I/O leaders, per-statement Prometheus counters (issue 17) ====
+
+-- The statements that read the most shared blocks, wrote the most temp
+-- blocks and wrote the most WAL: for performance_report()'s "io_leaders"
+-- (docs/reports.md), lim statements each, those with a zero count left out.
+CREATE FUNCTION @extschema@.io_leaders(lim integer)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_object_agg(b.by, b.leaders)
+      FROM (VALUES ('shared_blks_read'), ('temp_blks_written'), ('wal_bytes')) AS k(by)
+     CROSS JOIN LATERAL (
+         SELECT k.by, coalesce(jsonb_agg(jsonb_build_object(
+                    'queryid', s.queryid, 'datname', s.datname, 'username', s.username,
+                    'calls', s.calls, 'total_ms', round(s.total_time_ms::numeric, 3),
+                    'shared_blks_hit', s.shared_blks_hit, 'shared_blks_read', s.shared_blks_read,
+                    'shared_blks_dirtied', s.shared_blks_dirtied,
+                    'shared_blks_written', s.shared_blks_written,
+                    'temp_blks_read', s.temp_blks_read, 'temp_blks_written', s.temp_blks_written,
+                    'blk_read_time_ms', round(s.blk_read_time_ms::numeric, 3),
+                    'blk_write_time_ms', round(s.blk_write_time_ms::numeric, 3),
+                    'wal_records', s.wal_records, 'wal_fpi', s.wal_fpi, 'wal_bytes', s.wal_bytes,
+                    'query', s.query) ORDER BY s.ordinality), '[]') AS leaders
+           FROM @extschema@.top_statements(k.by, greatest(lim, 1)) WITH ORDINALITY s
+          WHERE CASE k.by WHEN 'shared_blks_read' THEN s.shared_blks_read > 0
+                          WHEN 'temp_blks_written' THEN s.temp_blks_written > 0
+                          ELSE s.wal_bytes > 0 END) b
+$$;
+
+COMMENT ON FUNCTION @extschema@.io_leaders(integer) IS
+'the statements with the most shared blocks read, temp blocks written and WAL bytes (performance_report()''s io_leaders)';
+
+-- observa.metrics_statements(lim): the per-statement totals of
+-- statement_stats as Prometheus counters, for the lim statements with the
+-- highest total time (docs/prometheus.md); one row per statement.
+CREATE FUNCTION @extschema@.metrics_statements(lim integer DEFAULT 100)
+RETURNS TABLE (
+    datname text,
+    username text,
+    queryid text,
+    toplevel text,
+    calls_total double precision,
+    exec_seconds_total double precision,
+    rows_total double precision,
+    plans_total double precision,
+    plan_seconds_total double precision,
+    shared_blks_hit_total double precision,
+    shared_blks_read_total double precision,
+    shared_blks_dirtied_total double precision,
+    shared_blks_written_total double precision,
+    temp_blks_read_total double precision,
+    temp_blks_written_total double precision,
+    blk_read_seconds_total double precision,
+    blk_write_seconds_total double precision,
+    wal_records_total double precision,
+    wal_fpi_total double precision,
+    wal_bytes_total double precision)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.datname::text, s.username::text, s.queryid::text, s.toplevel::text,
+           (s.calls)::float8,
+           (s.total_time_ms / 1000)::float8,
+           (s.rows)::float8,
+           (s.plans)::float8,
+           (s.total_plan_time_ms / 1000)::float8,
+           (s.shared_blks_hit)::float8,
+           (s.shared_blks_read)::float8,
+           (s.shared_blks_dirtied)::float8,
+           (s.shared_blks_written)::float8,
+           (s.temp_blks_read)::float8,
+           (s.temp_blks_written)::float8,
+           (s.blk_read_time_ms / 1000)::float8,
+           (s.blk_write_time_ms / 1000)::float8,
+           (s.wal_records)::float8,
+           (s.wal_fpi)::float8,
+           (s.wal_bytes)::float8
+      FROM @extschema@.top_statements('total_time', lim) s
+$$;
+
+COMMENT ON FUNCTION @extschema@.metrics_statements(integer) IS
+'per-statement totals of statement_stats (calls, time, buffers, temp, I/O time, WAL) as Prometheus counters, for the lim statements with the highest total time';
+
+-- The same counters in Prometheus' text format, for observa.prometheus().
+CREATE FUNCTION @extschema@.prometheus_statements(lim integer)
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH m AS (
+        SELECT s.datname, s.username, s.queryid, s.toplevel, c.col, c.value, s.ordinality AS ord
+          FROM @extschema@.metrics_statements(lim) WITH ORDINALITY AS s
+         CROSS JOIN LATERAL (
+             SELECT j.key AS col, j.value::text::float8 AS value, j.n
+               FROM jsonb_each(to_jsonb(s) - 'datname' - 'username' - 'queryid' - 'toplevel' - 'ordinality')
+                    WITH ORDINALITY AS j(key, value, n)
+              WHERE j.value <> 'null'::jsonb) c
+    ), f AS (
+        SELECT m.*, 'observa_statement_' || m.col AS metric,
+               row_number() OVER (PARTITION BY m.col ORDER BY m.ord) = 1 AS first_of_family
+          FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN f.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s counter\n', f.metric,
+                                CASE f.col
+                                    WHEN 'calls_total' THEN 'Calls of the statement (pg_stat_statements calls).'
+                                    WHEN 'exec_seconds_total' THEN 'Execution time of the statement, in seconds.'
+                                    WHEN 'rows_total' THEN 'Rows the statement returned or changed.'
+                                    WHEN 'plans_total' THEN 'Timed plannings of the statement (observa.track_planning).'
+                                    WHEN 'plan_seconds_total' THEN 'Planning time of the statement, in seconds (observa.track_planning).'
+                                    WHEN 'shared_blks_hit_total' THEN 'Shared buffer hits of the statement.'
+                                    WHEN 'shared_blks_read_total' THEN 'Shared blocks the statement read (not found in shared buffers).'
+                                    WHEN 'shared_blks_dirtied_total' THEN 'Shared blocks the statement dirtied.'
+                                    WHEN 'shared_blks_written_total' THEN 'Shared blocks the statement wrote.'
+                                    WHEN 'temp_blks_read_total' THEN 'Temp blocks the statement read.'
+                                    WHEN 'temp_blks_written_total' THEN 'Temp blocks the statement wrote.'
+                                    WHEN 'blk_read_seconds_total' THEN 'Time the statement spent reading data blocks, in seconds (track_io_timing).'
+                                    WHEN 'blk_write_seconds_total' THEN 'Time the statement spent writing data blocks, in seconds (track_io_timing).'
+                                    WHEN 'wal_records_total' THEN 'WAL records the statement generated.'
+                                    WHEN 'wal_fpi_total' THEN 'WAL full page images the statement generated.'
+                                    WHEN 'wal_bytes_total' THEN 'WAL bytes the statement generated.'
+                                END, f.metric)
+                    ELSE '' END
+               || format('%s{datname="%s",user="%s",queryid="%s",toplevel="%s"} %s', f.metric,
+                         @extschema@.prom_label(f.datname), @extschema@.prom_label(f.username),
+                         @extschema@.prom_label(f.queryid), @extschema@.prom_label(f.toplevel),
+                         f.value::text),
+               E'\n' ORDER BY f.col, f.ord) || E'\n', '')
+      FROM f
+$$;
+
+COMMENT ON FUNCTION @extschema@.prometheus_statements(integer) IS
+'observa.metrics_statements(lim) in Prometheus text exposition format';
+
+-- observa.prometheus(bounds): observa.metrics in Prometheus' text
+-- exposition format (HELP and TYPE lines included), for a textfile
+-- collector or any scraper that reads a file or a query result.
+CREATE OR REPLACE FUNCTION @extschema@.prometheus(
+    bounds_seconds double precision[]
+        DEFAULT '{0.001,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10}')
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- metrics() returns each family's samples together; HELP and TYPE go
+    -- before the first sample of a family
+    WITH m AS (
+        SELECT m.*, CASE WHEN m.type = 'histogram'
+                         THEN regexp_replace(m.metric, '_(bucket|sum|count)$', '')
+                         ELSE m.metric END AS family
+          FROM @extschema@.metrics(bounds_seconds) WITH ORDINALITY
+               AS m(metric, type, datname, operation, schemaname, "table", le, value, n)
+    ), f AS (
+        SELECT m.*, m.n = min(m.n) OVER (PARTITION BY m.family) AS first_of_family FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN m.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s %s\n', m.family,
+                                CASE m.family
+                                    WHEN 'observa_query_duration_seconds'
+                                        THEN 'Statement duration per database, operation and table, in seconds.'
+                                    WHEN 'observa_query_errors_total'
+                                        THEN 'Statements that ended with an error, per database, operation and table.'
+                                    WHEN 'observa_slow_queries_total'
+                                        THEN 'Slow statements captured by the slow-query ring since its last reset.'
+                                    WHEN 'observa_slow_queries_dropped_total'
+                                        THEN 'Captured slow statements no longer in the ring (overwritten by newer ones).'
+                                    ELSE m.family END,
+                                m.family, m.type)
+                    ELSE '' END
+               || m.metric
+               || CASE WHEN m.operation IS NULL THEN ''
+                       ELSE format('{datname="%s",operation="%s",schema="%s",table="%s"%s}',
+                                   @extschema@.prom_label(m.datname), @extschema@.prom_label(m.operation),
+                                   @extschema@.prom_label(m.schemaname), @extschema@.prom_label(m."table"),
+                                   CASE WHEN m.le IS NOT NULL THEN format(',le="%s"', m.le) ELSE '' END) END
+               || ' ' || m.value::text,
+               E'\n' ORDER BY m.n) || E'\n', '')
+           || CASE WHEN to_regclass('@extschema@.statement_stats') IS NOT NULL
+                   THEN @extschema@.prometheus_statements(100) ELSE '' END
+      FROM f AS m
+$$;
+
+COMMENT ON FUNCTION @extschema@.prometheus(double precision[]) IS
+'observa.metrics and the per-statement counters of the 100 statements with the highest total time, in Prometheus text exposition format';
+
+-- observa.performance_report(): one jsonb document, shape documented in
+-- docs/reports.md and pinned by test/pgtap/50_report.sql.
+CREATE OR REPLACE FUNCTION @extschema@.performance_report()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ver text := @extschema@.version();
+    has_tables boolean := to_regclass('@extschema@.table_stats') IS NOT NULL;
+    has_statements boolean := to_regclass('@extschema@.statement_stats') IS NOT NULL;
+    has_slow boolean := to_regclass('@extschema@.slow_queries') IS NOT NULL;
+    has_advisor boolean := to_regprocedure('@extschema@.recommend_indexes()') IS NOT NULL;
+    has_tenants boolean := to_regclass('@extschema@.tenant_stats') IS NOT NULL;
+    now_ts timestamptz := clock_timestamp();
+    since timestamptz;
+    tables jsonb;
+    recommendations jsonb;
+    notes jsonb := '[]';
+    table_row text := $q$jsonb_build_object(
+        'datname', t.datname, 'schema', t.schemaname, 'table', t.relname,
+        'relid', t.relid, 'operation', t.operation, 'calls', t.calls, 'errors', t.errors,
+        'error_rate', CASE WHEN t.calls > 0 THEN round(t.errors::numeric / t.calls, 4) END,
+        'rows', t.rows, 'total_ms', round(t.total_time_ms::numeric, 3),
+        'avg_ms', round(t.mean_time_ms::numeric, 3), 'min_ms', round(t.min_time_ms::numeric, 3),
+        'max_ms', round(t.max_time_ms::numeric, 3), 'p50_ms', round(t.p50_ms::numeric, 3),
+        'p95_ms', round(t.p95_ms::numeric, 3), 'p99_ms', round(t.p99_ms::numeric, 3))$q$;
+BEGIN
+    IF has_tables THEN
+        EXECUTE 'SELECT min(stats_since) FROM @extschema@.table_stats' INTO since;
+    END IF;
+    IF has_statements THEN
+        since := least(since, (SELECT min(s.stats_since) FROM @extschema@.current_statement_stats() s));
+    END IF;
+
+    -- the advisor may fail (for example without HypoPG): report the rest
+    IF has_advisor THEN
+        BEGIN
+            SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') INTO recommendations
+              FROM @extschema@.recommend_indexes() r;
+        EXCEPTION WHEN OTHERS THEN
+            notes := notes || to_jsonb(format('recommendations unavailable: %s', SQLERRM));
+        END;
+    END IF;
+
+    RETURN jsonb_build_object(
+        'observa_version', ver,
+        'generated_at', now_ts,
+        'time_range', jsonb_build_object(
+            'from', since, 'to', now_ts,
+            'seconds', round(extract(epoch FROM now_ts - since)::numeric, 3)),
+        'parts', jsonb_build_object(
+            'table_stats', has_tables, 'statement_stats', has_statements,
+            'slow_queries', has_slow, 'recommendations', has_advisor,
+            'tenants', has_tenants),
+        'table_stats', @extschema@.report_part(has_tables, format(
+            'SELECT coalesce(jsonb_agg(%s ORDER BY t.total_time_ms DESC, t.datname, t.schemaname,
+                                         t.relname, t.operation), ''[]'')
+               FROM (SELECT * FROM @extschema@.table_stats
+                      ORDER BY total_time_ms DESC NULLS LAST LIMIT 100) t', table_row)),
+        'slowest_tables', @extschema@.report_part(has_tables, format(
+            'SELECT coalesce(jsonb_agg(%s ORDER BY t.p95_ms DESC, t.datname, t.schemaname,
+                                         t.relname, t.operation), ''[]'')
+               FROM (SELECT * FROM @extschema@.table_stats
+                      ORDER BY p95_ms DESC NULLS LAST LIMIT 10) t', table_row)),
+        'top_statements', @extschema@.report_part(has_statements,
+            $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'queryid', s.queryid, 'datname', s.datname, 'username', s.username,
+                    'operation', s.operation, 'calls', s.calls, 'errors', s.errors,
+                    'rows', s.rows, 'total_ms', round(s.total_time_ms::numeric, 3),
+                    'avg_ms', round(s.mean_time_ms::numeric, 3),
+                    'p50_ms', round(s.p50_ms::numeric, 3), 'p95_ms', round(s.p95_ms::numeric, 3),
+                    'p99_ms', round(s.p99_ms::numeric, 3), 'relations', to_jsonb(s.relations),
+                    'query', s.query) ORDER BY s.total_time_ms DESC, s.queryid), '[]')
+               FROM (SELECT * FROM @extschema@.statement_stats
+                      ORDER BY total_time_ms DESC NULLS LAST, queryid LIMIT 10) s$q$),
+        'io_leaders', @extschema@.report_part(has_statements
+                                              AND to_regprocedure('@extschema@.io_leaders(integer)') IS NOT NULL,
+            'SELECT @extschema@.io_leaders(5)'),
+        'slow_queries', @extschema@.report_part(has_slow, format(
+            $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'ts', q.ts, 'duration_ms', round(q.duration_ms::numeric, 3),
+                    'datname', q.datname, 'username', q.username,
+                    'application_name', q.application_name, 'client_addr', q.client_addr,
+                    'pid', q.pid, 'queryid', q.queryid, 'operation', q.operation,
+                    'relations', to_jsonb(q.relations), 'rows', q.rows, 'query', q.query,
+                    'params', q.params, 'error', q.error) ORDER BY q.ts DESC), '[]')
+               FROM (SELECT * FROM %s) q$q$,
+            -- the ring's own function copies only the newest entries
+            CASE WHEN to_regprocedure('@extschema@.slow_queries(integer)') IS NOT NULL
+                 THEN '@extschema@.slow_queries(10)'
+                 ELSE '@extschema@.slow_queries ORDER BY ts DESC LIMIT 10' END)),
+        'recommendations', recommendations,
+        'tenants', @extschema@.report_part(has_tenants,
+            $q$SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.total_time_ms DESC), '[]')
+                 FROM (SELECT * FROM @extschema@.tenant_stats
+                        ORDER BY total_time_ms DESC NULLS LAST LIMIT 10) x$q$),
+        'info', (SELECT jsonb_object_agg(i.section, i.kv)
+                   FROM (SELECT section, jsonb_object_agg(name, value) AS kv
+                           FROM @extschema@.info() GROUP BY section) i),
+        'notes', notes);
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.performance_report() IS
+'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, I/O leaders, last slow queries, index recommendations';
+
+-- observa.report(): performance_report() as readable text, one line per
+-- row (the demo prints it).
+CREATE OR REPLACE FUNCTION @extschema@.report()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rep jsonb := @extschema@.performance_report();
+    e jsonb;
+    n integer;
+    hdr text := format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
+                       'operation', 'table', 'calls', 'err%', 'avg ms', 'p50 ms',
+                       'p95 ms', 'p99 ms', 'max ms');
+    ms text := 'FM999999990.000';
+BEGIN
+    RETURN NEXT format('observa %s report, %s', rep ->> 'observa_version',
+                       to_char((rep ->> 'generated_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ'));
+    RETURN NEXT format('statistics since %s (%s s)',
+                       coalesce(to_char((rep #>> '{time_range,from}')::timestamptz,
+                                        'YYYY-MM-DD HH24:MI:SS TZ'), '-'),
+                       coalesce(round((rep #>> '{time_range,seconds}')::numeric)::text, '-'));
+
+    FOREACH n IN ARRAY ARRAY[1, 2] LOOP
+        RETURN NEXT '';
+        IF n = 1 THEN
+            RETURN NEXT 'Per operation and table, by total time';
+            e := nullif(rep -> 'table_stats', 'null');
+        ELSE
+            RETURN NEXT 'Slowest operations on tables, by p95';
+            e := nullif(rep -> 'slowest_tables', 'null');
+        END IF;
+        IF e IS NULL THEN
+            RETURN NEXT '  (table statistics are not available in this build)';
+            CONTINUE;
+        ELSIF jsonb_array_length(e) = 0 THEN
+            RETURN NEXT '  (no statements recorded yet)';
+            CONTINUE;
+        END IF;
+        RETURN NEXT hdr;
+        RETURN QUERY
+            SELECT format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
+                          x ->> 'operation',
+                          @extschema@.report_line(CASE WHEN x ->> 'table' IS NULL
+                                                       THEN format('%s oid %s', x ->> 'datname', x ->> 'relid')
+                                                       ELSE concat_ws('.', x ->> 'schema', x ->> 'table') END, 28),
+                          x ->> 'calls',
+                          to_char(coalesce((x ->> 'error_rate')::numeric, 0) * 100, 'FM990.0'),
+                          to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p50_ms')::numeric, ms),
+                          to_char((x ->> 'p95_ms')::numeric, ms), to_char((x ->> 'p99_ms')::numeric, ms),
+                          to_char((x ->> 'max_ms')::numeric, ms))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o)
+             WHERE n = 2 OR o <= 15
+             ORDER BY o;
+    END LOOP;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Top statements, by total time';
+    e := nullif(rep -> 'top_statements', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (statement statistics are not available in this build)';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (no statements recorded yet)';
+    ELSE
+        RETURN NEXT format('  %9s %11s %9s %9s  %s', 'calls', 'total ms', 'avg ms', 'p95 ms', 'query');
+        RETURN QUERY
+            SELECT format('  %9s %11s %9s %9s  %s', x ->> 'calls',
+                          to_char((x ->> 'total_ms')::numeric, 'FM99999999990.0'),
+                          to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p95_ms')::numeric, ms),
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 70))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'I/O leaders: most shared blocks read, temp blocks written, WAL bytes';
+    e := nullif(rep -> 'io_leaders', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (statement statistics are not available in this build)';
+    ELSE
+        RETURN NEXT format('  %-18s %9s %12s %12s %14s  %s', 'by', 'calls', 'shared read',
+                           'temp written', 'WAL bytes', 'query');
+        RETURN QUERY
+            SELECT format('  %-18s %9s %12s %12s %14s  %s', k.by, x ->> 'calls',
+                          x ->> 'shared_blks_read', x ->> 'temp_blks_written', x ->> 'wal_bytes',
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 60))
+              FROM unnest(ARRAY['shared_blks_read', 'temp_blks_written', 'wal_bytes']) WITH ORDINALITY AS k(by, ko)
+             CROSS JOIN LATERAL jsonb_array_elements(e -> k.by) WITH ORDINALITY AS a(x, o)
+             ORDER BY k.ko, a.o;
+        IF NOT EXISTS (SELECT 1 FROM jsonb_each(e) j WHERE jsonb_array_length(j.value) > 0) THEN
+            RETURN NEXT '  (no statement read, spilled or wrote WAL yet)';
+        END IF;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Last slow queries';
+    e := nullif(rep -> 'slow_queries', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (the slow-query ring is not available in this build)';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none captured)';
+    ELSE
+        RETURN QUERY
+            SELECT format('  %s %10s ms  %-10s %s',
+                          to_char((x ->> 'ts')::timestamptz, 'HH24:MI:SS.MS'),
+                          to_char((x ->> 'duration_ms')::numeric, 'FM999999990.0'),
+                          @extschema@.report_line(x ->> 'username', 10),
+                          @extschema@.report_line(concat_ws(' ', x ->> 'query',
+                              CASE WHEN x ->> 'error' IS NOT NULL THEN '[error ' || (x ->> 'error') || ']' END), 80))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Index recommendations';
+    e := nullif(rep -> 'recommendations', 'null');
+    IF NOT (rep #>> '{parts,recommendations}')::boolean THEN
+        RETURN NEXT '  (the index advisor is not available in this build)';
+    ELSIF e IS NULL THEN
+        RETURN QUERY SELECT '  ' || (x #>> '{}') FROM jsonb_array_elements(rep -> 'notes') x;
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none: no index would help the captured statements)';
+    ELSE
+        RETURN QUERY
+            SELECT format('  %s%s', coalesce(x ->> 'index_def', x::text),
+                          CASE WHEN x ->> 'est_improvement_pct' IS NOT NULL
+                               THEN format('  -- est. %s%% cheaper',
+                                           round((x ->> 'est_improvement_pct')::numeric)) ELSE '' END)
+                   || CASE WHEN x ->> 'reason' IS NOT NULL
+                           THEN E'\n      ' || @extschema@.report_line(x ->> 'reason', 100) ELSE '' END
+              FROM jsonb_array_elements(e) x;
+    END IF;
+
+    IF (rep #>> '{parts,tenants}')::boolean THEN
+        RETURN NEXT '';
+        RETURN NEXT 'Busiest tenants, by total time';
+        e := nullif(rep -> 'tenants', 'null');
+        IF e IS NULL OR jsonb_array_length(e) = 0 THEN
+            RETURN NEXT '  (none recorded)';
+        ELSE
+            RETURN NEXT format('  %-12s %-24s %9s %11s %9s', 'database', 'tenant', 'calls', 'total ms', 'p95 ms');
+            RETURN QUERY
+                SELECT format('  %-12s %-24s %9s %11s %9s',
+                              @extschema@.report_line(x ->> 'datname', 12),
+                              @extschema@.report_line(CASE WHEN (x ->> 'is_other')::boolean THEN '(other tenants)'
+                                                           ELSE coalesce(x ->> 'tenant', '(no tenant)') END, 24),
+                              x ->> 'calls',
+                              to_char((x ->> 'total_time_ms')::numeric, 'FM99999999990.0'),
+                              to_char((x ->> 'p95_ms')::numeric, ms))
+                  FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+        END IF;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Capacity (SELECT * FROM observa.info for everything)';
+    RETURN QUERY
+        SELECT format('  %-16s %-28s %s', i.section, i.name, i.value)
+          FROM @extschema@.info() i
+         WHERE i.name ~ '(^|_)(entries|capacity|evictions|dropped|captured|tenants|shared_memory_bytes)$';
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.report() IS
+'observa.performance_report() as readable text, one line per row';
+
+REVOKE ALL ON FUNCTION @extschema@.io_leaders(integer), @extschema@.metrics_statements(integer),
+    @extschema@.prometheus_statements(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.io_leaders(integer), @extschema@.metrics_statements(integer),
+    @extschema@.prometheus_statements(integer) TO pg_read_all_stats;
+
+-- ==== end reports: I/O leaders ====

@@ -1480,6 +1480,109 @@ $$;
 COMMENT ON FUNCTION @extschema@.prom_label(text) IS
 'a text escaped for use as a Prometheus label value';
 
+-- observa.metrics_statements(lim): the per-statement totals of
+-- statement_stats as Prometheus counters, for the lim statements with the
+-- highest total time (docs/prometheus.md); one row per statement.
+CREATE FUNCTION @extschema@.metrics_statements(lim integer DEFAULT 100)
+RETURNS TABLE (
+    datname text,
+    username text,
+    queryid text,
+    toplevel text,
+    calls_total double precision,
+    exec_seconds_total double precision,
+    rows_total double precision,
+    plans_total double precision,
+    plan_seconds_total double precision,
+    shared_blks_hit_total double precision,
+    shared_blks_read_total double precision,
+    shared_blks_dirtied_total double precision,
+    shared_blks_written_total double precision,
+    temp_blks_read_total double precision,
+    temp_blks_written_total double precision,
+    blk_read_seconds_total double precision,
+    blk_write_seconds_total double precision,
+    wal_records_total double precision,
+    wal_fpi_total double precision,
+    wal_bytes_total double precision)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.datname::text, s.username::text, s.queryid::text, s.toplevel::text,
+           (s.calls)::float8,
+           (s.total_time_ms / 1000)::float8,
+           (s.rows)::float8,
+           (s.plans)::float8,
+           (s.total_plan_time_ms / 1000)::float8,
+           (s.shared_blks_hit)::float8,
+           (s.shared_blks_read)::float8,
+           (s.shared_blks_dirtied)::float8,
+           (s.shared_blks_written)::float8,
+           (s.temp_blks_read)::float8,
+           (s.temp_blks_written)::float8,
+           (s.blk_read_time_ms / 1000)::float8,
+           (s.blk_write_time_ms / 1000)::float8,
+           (s.wal_records)::float8,
+           (s.wal_fpi)::float8,
+           (s.wal_bytes)::float8
+      FROM @extschema@.top_statements('total_time', lim) s
+$$;
+
+COMMENT ON FUNCTION @extschema@.metrics_statements(integer) IS
+'per-statement totals of statement_stats (calls, time, buffers, temp, I/O time, WAL) as Prometheus counters, for the lim statements with the highest total time';
+
+-- The same counters in Prometheus' text format, for observa.prometheus().
+CREATE FUNCTION @extschema@.prometheus_statements(lim integer)
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH m AS (
+        SELECT s.datname, s.username, s.queryid, s.toplevel, c.col, c.value, s.ordinality AS ord
+          FROM @extschema@.metrics_statements(lim) WITH ORDINALITY AS s
+         CROSS JOIN LATERAL (
+             SELECT j.key AS col, j.value::text::float8 AS value, j.n
+               FROM jsonb_each(to_jsonb(s) - 'datname' - 'username' - 'queryid' - 'toplevel' - 'ordinality')
+                    WITH ORDINALITY AS j(key, value, n)
+              WHERE j.value <> 'null'::jsonb) c
+    ), f AS (
+        SELECT m.*, 'observa_statement_' || m.col AS metric,
+               row_number() OVER (PARTITION BY m.col ORDER BY m.ord) = 1 AS first_of_family
+          FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN f.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s counter\n', f.metric,
+                                CASE f.col
+                                    WHEN 'calls_total' THEN 'Calls of the statement (pg_stat_statements calls).'
+                                    WHEN 'exec_seconds_total' THEN 'Execution time of the statement, in seconds.'
+                                    WHEN 'rows_total' THEN 'Rows the statement returned or changed.'
+                                    WHEN 'plans_total' THEN 'Timed plannings of the statement (observa.track_planning).'
+                                    WHEN 'plan_seconds_total' THEN 'Planning time of the statement, in seconds (observa.track_planning).'
+                                    WHEN 'shared_blks_hit_total' THEN 'Shared buffer hits of the statement.'
+                                    WHEN 'shared_blks_read_total' THEN 'Shared blocks the statement read (not found in shared buffers).'
+                                    WHEN 'shared_blks_dirtied_total' THEN 'Shared blocks the statement dirtied.'
+                                    WHEN 'shared_blks_written_total' THEN 'Shared blocks the statement wrote.'
+                                    WHEN 'temp_blks_read_total' THEN 'Temp blocks the statement read.'
+                                    WHEN 'temp_blks_written_total' THEN 'Temp blocks the statement wrote.'
+                                    WHEN 'blk_read_seconds_total' THEN 'Time the statement spent reading data blocks, in seconds (track_io_timing).'
+                                    WHEN 'blk_write_seconds_total' THEN 'Time the statement spent writing data blocks, in seconds (track_io_timing).'
+                                    WHEN 'wal_records_total' THEN 'WAL records the statement generated.'
+                                    WHEN 'wal_fpi_total' THEN 'WAL full page images the statement generated.'
+                                    WHEN 'wal_bytes_total' THEN 'WAL bytes the statement generated.'
+                                END, f.metric)
+                    ELSE '' END
+               || format('%s{datname="%s",user="%s",queryid="%s",toplevel="%s"} %s', f.metric,
+                         @extschema@.prom_label(f.datname), @extschema@.prom_label(f.username),
+                         @extschema@.prom_label(f.queryid), @extschema@.prom_label(f.toplevel),
+                         f.value::text),
+               E'\n' ORDER BY f.col, f.ord) || E'\n', '')
+      FROM f
+$$;
+
+COMMENT ON FUNCTION @extschema@.prometheus_statements(integer) IS
+'observa.metrics_statements(lim) in Prometheus text exposition format';
+
 -- observa.prometheus(bounds): observa.metrics in Prometheus' text
 -- exposition format (HELP and TYPE lines included), for a textfile
 -- collector or any scraper that reads a file or a query result.
@@ -1524,11 +1627,13 @@ AS $$
                                    CASE WHEN m.le IS NOT NULL THEN format(',le="%s"', m.le) ELSE '' END) END
                || ' ' || m.value::text,
                E'\n' ORDER BY m.n) || E'\n', '')
+           || CASE WHEN to_regclass('@extschema@.statement_stats') IS NOT NULL
+                   THEN @extschema@.prometheus_statements(100) ELSE '' END
       FROM f AS m
 $$;
 
 COMMENT ON FUNCTION @extschema@.prometheus(double precision[]) IS
-'observa.metrics in Prometheus text exposition format';
+'observa.metrics and the per-statement counters of the 100 statements with the highest total time, in Prometheus text exposition format';
 
 -- Run a query returning one jsonb value when the object it reads exists;
 -- null otherwise.  Used by performance_report() for each optional part.
@@ -1550,6 +1655,37 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.report_part(boolean, text) IS
 'result of a jsonb query when its part of observa is present, else null';
+
+-- The statements that read the most shared blocks, wrote the most temp
+-- blocks and wrote the most WAL: for performance_report()'s "io_leaders"
+-- (docs/reports.md), lim statements each, those with a zero count left out.
+CREATE FUNCTION @extschema@.io_leaders(lim integer)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_object_agg(b.by, b.leaders)
+      FROM (VALUES ('shared_blks_read'), ('temp_blks_written'), ('wal_bytes')) AS k(by)
+     CROSS JOIN LATERAL (
+         SELECT k.by, coalesce(jsonb_agg(jsonb_build_object(
+                    'queryid', s.queryid, 'datname', s.datname, 'username', s.username,
+                    'calls', s.calls, 'total_ms', round(s.total_time_ms::numeric, 3),
+                    'shared_blks_hit', s.shared_blks_hit, 'shared_blks_read', s.shared_blks_read,
+                    'shared_blks_dirtied', s.shared_blks_dirtied,
+                    'shared_blks_written', s.shared_blks_written,
+                    'temp_blks_read', s.temp_blks_read, 'temp_blks_written', s.temp_blks_written,
+                    'blk_read_time_ms', round(s.blk_read_time_ms::numeric, 3),
+                    'blk_write_time_ms', round(s.blk_write_time_ms::numeric, 3),
+                    'wal_records', s.wal_records, 'wal_fpi', s.wal_fpi, 'wal_bytes', s.wal_bytes,
+                    'query', s.query) ORDER BY s.ordinality), '[]') AS leaders
+           FROM @extschema@.top_statements(k.by, greatest(lim, 1)) WITH ORDINALITY s
+          WHERE CASE k.by WHEN 'shared_blks_read' THEN s.shared_blks_read > 0
+                          WHEN 'temp_blks_written' THEN s.temp_blks_written > 0
+                          ELSE s.wal_bytes > 0 END) b
+$$;
+
+COMMENT ON FUNCTION @extschema@.io_leaders(integer) IS
+'the statements with the most shared blocks read, temp blocks written and WAL bytes (performance_report()''s io_leaders)';
 
 -- observa.performance_report(): one jsonb document, shape documented in
 -- docs/reports.md and pinned by test/pgtap/50_report.sql.
@@ -1627,6 +1763,9 @@ BEGIN
                     'query', s.query) ORDER BY s.total_time_ms DESC, s.queryid), '[]')
                FROM (SELECT * FROM @extschema@.statement_stats
                       ORDER BY total_time_ms DESC NULLS LAST, queryid LIMIT 10) s$q$),
+        'io_leaders', @extschema@.report_part(has_statements
+                                              AND to_regprocedure('@extschema@.io_leaders(integer)') IS NOT NULL,
+            'SELECT @extschema@.io_leaders(5)'),
         'slow_queries', @extschema@.report_part(has_slow, format(
             $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'ts', q.ts, 'duration_ms', round(q.duration_ms::numeric, 3),
@@ -1653,7 +1792,7 @@ END
 $$;
 
 COMMENT ON FUNCTION @extschema@.performance_report() IS
-'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, last slow queries, index recommendations';
+'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, I/O leaders, last slow queries, index recommendations';
 
 -- One line of a query text for the readable report: whitespace collapsed,
 -- cut to width characters.
@@ -1744,6 +1883,27 @@ BEGIN
     END IF;
 
     RETURN NEXT '';
+    RETURN NEXT 'I/O leaders: most shared blocks read, temp blocks written, WAL bytes';
+    e := nullif(rep -> 'io_leaders', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (statement statistics are not available in this build)';
+    ELSE
+        RETURN NEXT format('  %-18s %9s %12s %12s %14s  %s', 'by', 'calls', 'shared read',
+                           'temp written', 'WAL bytes', 'query');
+        RETURN QUERY
+            SELECT format('  %-18s %9s %12s %12s %14s  %s', k.by, x ->> 'calls',
+                          x ->> 'shared_blks_read', x ->> 'temp_blks_written', x ->> 'wal_bytes',
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 60))
+              FROM unnest(ARRAY['shared_blks_read', 'temp_blks_written', 'wal_bytes']) WITH ORDINALITY AS k(by, ko)
+             CROSS JOIN LATERAL jsonb_array_elements(e -> k.by) WITH ORDINALITY AS a(x, o)
+             ORDER BY k.ko, a.o;
+        IF NOT EXISTS (SELECT 1 FROM jsonb_each(e) j WHERE jsonb_array_length(j.value) > 0) THEN
+            RETURN NEXT '  (no statement read, spilled or wrote WAL yet)';
+        END IF;
+    END IF;
+
+    RETURN NEXT '';
     RETURN NEXT 'Last slow queries';
     e := nullif(rep -> 'slow_queries', 'null');
     IF e IS NULL THEN
@@ -1831,7 +1991,9 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.current_table_stats(), @extschema@.current_statement_stats(),
     @extschema@.metrics(double precision[]), @extschema@.metrics_histograms(double precision[]),
     @extschema@.check_bounds(double precision[]), @extschema@.metrics_slow_queries(),
-    @extschema@.prom_label(text), @extschema@.prometheus(double precision[])
+    @extschema@.prom_label(text), @extschema@.prometheus(double precision[]),
+    @extschema@.metrics_statements(integer), @extschema@.prometheus_statements(integer),
+    @extschema@.io_leaders(integer)
     TO pg_read_all_stats;
 
 -- ==== end reports, snapshots and metrics ====
