@@ -10,14 +10,17 @@
  * A room lays its extra sums out as
  *
  *	  [0, OBS_IO_NWINDOW)         the counters kept per window too
- *	  [.., room's own sums)       e.g. planning (also per window)
+ *	  [.., rest)                  the room's own windowed sums (io_calls)
  *	  [rest, rest + OBS_IO_NREST) the counters kept since reset only
+ *	  [.., nextra)                the room's own since-reset sums (planning)
  *
- * and sets ObsStoreConfig.nextra_window to the end of its own sums.
- * Kept per window: shared blocks (hit, read, dirtied, written), temp
- * blocks (read, written), block read and write time, WAL records, full
- * page images and bytes.  Since reset only: local blocks, temp block
- * times, JIT.  Each sum is a double: exact for integers below 2^53.
+ * and sets ObsStoreConfig.nextra_window to the end of its own windowed
+ * sums.  Kept per window (what top_statements and the reports rank by):
+ * shared blocks hit and read, temp blocks written, WAL bytes.  Since reset
+ * only: the rest.  Each window sum costs 8 bytes in every window slot (13
+ * slots per entry at the defaults, 104 bytes per entry), so only these
+ * four are windowed: an entry stays within 4 kB (docs/statement_stats.md).
+ * Each sum is a double: exact for integers below 2^53.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,13 +31,13 @@
 
 #include "sample.h"
 
-#define OBS_IO_NWINDOW	11
+#define OBS_IO_NWINDOW	4
 #define OBS_IO_NREST	(OBS_NUSAGE - OBS_IO_NWINDOW)
 #define OBS_IO_NCOLUMNS OBS_NUSAGE
 
 /*
- * Split a sample's counters into the part kept per window (win, 11
- * values) and the rest (rest, 14 values).
+ * Split a sample's counters into the part kept per window (win,
+ * OBS_IO_NWINDOW values) and the rest (rest, OBS_IO_NREST values).
  */
 extern void obs_io_to_extras(const ObsUsage *u, double *win, double *rest);
 

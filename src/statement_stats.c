@@ -17,10 +17,11 @@
  * userid, queryid) triple (top-level or not) is evicted.
  *
  * I/O, WAL, JIT and planning counters (the sample's, io_counters.h) are
- * extra sums of the entry: the I/O part kept per window first, then
- * planning (plans, plan time and its square, also per window), then the
- * counters kept since reset only.  Minimum and maximum plan time are the
- * entry's payload (since reset only: window rows show them as NULL).
+ * extra sums of the entry: the I/O part kept per window first, then the
+ * counters kept since reset only, then planning (plans, plan time and its
+ * square; since reset only).  Minimum and maximum plan time are the
+ * entry's payload.  Window rows show the counters not kept per window,
+ * planning included, as NULL.
  *
  * Storage, locking, windows, eviction and persistence are the generic
  * store's (store.c).
@@ -74,12 +75,12 @@ typedef struct StatementAux
 StaticAssertDecl(sizeof(StatementAux) <= OBS_STORE_MAX_AUX, "StatementAux too large");
 
 /* extra sums: see the header comment */
-#define SX_PLANS		(OBS_IO_NWINDOW)
-#define SX_PLAN_MS		(OBS_IO_NWINDOW + 1)
-#define SX_PLAN_MS2		(OBS_IO_NWINDOW + 2)	/* sum of squares */
-#define SX_NWINDOW		(OBS_IO_NWINDOW + 3)
+#define SX_NWINDOW		(OBS_IO_NWINDOW)
 #define SX_REST			SX_NWINDOW
-#define SX_N			(SX_NWINDOW + OBS_IO_NREST)
+#define SX_PLANS		(SX_REST + OBS_IO_NREST)
+#define SX_PLAN_MS		(SX_PLANS + 1)
+#define SX_PLAN_MS2		(SX_PLANS + 2)	/* sum of squares */
+#define SX_N			(SX_PLANS + 3)
 
 StaticAssertDecl(SX_N <= OBS_STORE_MAX_EXTRA, "too many statement extra sums");
 
@@ -339,33 +340,43 @@ statement_identity_columns(const StatementKey *key, Datum *values, bool *nulls)
 
 /*
  * The planning and I/O columns of 1.1, from a row's extra sums and payload;
- * windowed: a row of statement_stats(since) (no min/max plan time, no
- * counter kept since reset only).
+ * windowed: a row of statement_stats(since), where planning and the
+ * counters kept since reset only are NULL.
  */
 static void
 statement_io_columns(const ObsStoreRow *r, bool windowed, Datum *values,
 					 bool *nulls)
 {
 	const PlanExtremes *pe = (const PlanExtremes *) r->payload;
-	double		plans = r->extra[SX_PLANS];
-	double		total = r->extra[SX_PLAN_MS];
+	int			i;
 
-	values[0] = Int64GetDatum((int64) plans);
-	values[1] = Float8GetDatum(total);
-	nulls[2] = nulls[3] = nulls[4] = nulls[5] = true;
-	if (plans > 0)
+	for (i = 0; i < STATEMENT_STATS_PLAN_COLS; i++)
 	{
-		double		mean = total / plans;
-		double		var = r->extra[SX_PLAN_MS2] / plans - mean * mean;
+		values[i] = (Datum) 0;
+		nulls[i] = true;
+	}
+	if (!windowed)
+	{
+		double		plans = r->extra[SX_PLANS];
+		double		total = r->extra[SX_PLAN_MS];
 
-		values[4] = Float8GetDatum(mean);
-		values[5] = Float8GetDatum(var > 0 ? sqrt(var) : 0.0);
-		nulls[4] = nulls[5] = false;
-		if (!windowed && pe->n > 0)
+		values[0] = Int64GetDatum((int64) plans);
+		values[1] = Float8GetDatum(total);
+		nulls[0] = nulls[1] = false;
+		if (plans > 0)
 		{
-			values[2] = Float8GetDatum(pe->min_ms);
-			values[3] = Float8GetDatum(pe->max_ms);
-			nulls[2] = nulls[3] = false;
+			double		mean = total / plans;
+			double		var = r->extra[SX_PLAN_MS2] / plans - mean * mean;
+
+			values[4] = Float8GetDatum(mean);
+			values[5] = Float8GetDatum(var > 0 ? sqrt(var) : 0.0);
+			nulls[4] = nulls[5] = false;
+			if (pe->n > 0)
+			{
+				values[2] = Float8GetDatum(pe->min_ms);
+				values[3] = Float8GetDatum(pe->max_ms);
+				nulls[2] = nulls[3] = false;
+			}
 		}
 	}
 	obs_io_columns(r->extra, windowed ? NULL : r->extra + SX_REST,
