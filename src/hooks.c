@@ -405,8 +405,8 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	instr_time	start;
 	ObsQueryState *state;
 	MemoryContext oldcxt;
-	ObsQueryState planned;
 	int			i;
+	ObsQueryState planned;
 
 	if (!obs_enabled(obs_nesting_depth) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
