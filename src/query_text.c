@@ -2,10 +2,17 @@
  *
  * query_text.c
  *		Normalized statement texts in bounded shared memory, keyed by
- *		(database, queryid).  See docs/query_text.md.
+ *		(database, role, queryid).  See docs/query_text.md.
+ *
+ * Per role: the key holds the role that parsed the statement (GetUserId()
+ * at parse analysis, the userid the statement statistics are keyed by), so
+ * two roles running statements of the same shape keep their own texts,
+ * comments included, as pg_stat_statements does.  Readers decide who may
+ * see a text from its role (statement_stats.c).
  *
  * Capture: a post_parse_analyze_hook sees every statement with its
- * JumbleState.  When (MyDatabaseId, queryId) has no text yet it builds
+ * JumbleState.  When (MyDatabaseId, GetUserId(), queryId) has no text yet
+ * it builds
  * the statement's text: its own part of the source string (stmt_location,
  * stmt_len, trimmed like core's CleanQuerytext), with every constant the
  * jumbler recorded replaced by $n, numbered after the highest external
@@ -92,7 +99,7 @@
 /* texts saved at shutdown, reloaded (then removed) at start-up */
 #define QT_DUMP_FILE PGSTAT_STAT_PERMANENT_DIRECTORY "/observa_query_text.stat"
 #define QT_DUMP_MAGIC 0x4F425154	/* "OBQT" */
-#define QT_DUMP_FORMAT 1
+#define QT_DUMP_FORMAT 2		/* 2: keys with the role; 1 (observa 1.0) had none */
 
 /* backend-local cache of keys found stored (power of two) */
 #define QT_LOCAL_SLOTS 256
@@ -104,9 +111,12 @@ static int	qt_capacity = 5000;		/* observa.max_query_texts */
 typedef struct QtKey
 {
 	Oid			dbid;
-	uint32		pad;			/* always zero: the key is hashed as bytes */
+	Oid			userid;			/* role that parsed the statement */
 	uint64		queryid;
-} QtKey;
+} QtKey;							/* no padding: hashed as bytes */
+
+StaticAssertDecl(sizeof(QtKey) == 2 * sizeof(Oid) + sizeof(uint64),
+				 "QtKey must have no padding");
 
 typedef struct QtEntry
 {
@@ -253,7 +263,7 @@ static void
 qt_load(void)
 {
 	FILE	   *file;
-	uint32		header[2];
+	uint32		header[2] = {0, 0};
 	int32		count;
 	char	   *buf;
 	int			i;
@@ -273,10 +283,16 @@ qt_load(void)
 	if (!qt_read(file, header, sizeof(header)) || !qt_read(file, &count, sizeof(count)) ||
 		header[0] != QT_DUMP_MAGIC || header[1] != QT_DUMP_FORMAT || count < 0)
 	{
-		ereport(LOG,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("observa ignored file \"%s\": not a statement text file of format %d",
-						QT_DUMP_FILE, QT_DUMP_FORMAT)));
+		if (header[0] == QT_DUMP_MAGIC && header[1] == 1)
+			ereport(LOG,
+					(errmsg("observa ignored file \"%s\": its statement texts (format 1) do not say which role ran them",
+							QT_DUMP_FILE),
+					 errdetail("Texts are kept per role since observa 1.1; they are stored again as statements run.")));
+		else
+			ereport(LOG,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("observa ignored file \"%s\": not a statement text file of format %d",
+							QT_DUMP_FILE, QT_DUMP_FORMAT)));
 		count = 0;
 	}
 
@@ -288,6 +304,7 @@ qt_load(void)
 
 		memset(&key, 0, sizeof(key));
 		if (!qt_read(file, &key.dbid, sizeof(key.dbid)) ||
+			!qt_read(file, &key.userid, sizeof(key.userid)) ||
 			!qt_read(file, &key.queryid, sizeof(key.queryid)) ||
 			!qt_read(file, &len, sizeof(len)) ||
 			!qt_read(file, &truncated, sizeof(truncated)) ||
@@ -362,6 +379,7 @@ qt_shmem_exit(int code, Datum arg)
 			(entries[i]->truncated ? QT_MARKER_LEN : 0);
 
 		if (fwrite(&entries[i]->key.dbid, sizeof(Oid), 1, file) != 1 ||
+			fwrite(&entries[i]->key.userid, sizeof(Oid), 1, file) != 1 ||
 			fwrite(&entries[i]->key.queryid, sizeof(uint64), 1, file) != 1 ||
 			fwrite(&len, sizeof(len), 1, file) != 1 ||
 			fwrite(&entries[i]->truncated, sizeof(bool), 1, file) != 1 ||
@@ -387,10 +405,10 @@ error:
 }
 
 static inline void
-qt_make_key(QtKey *key, Oid dbid, uint64 queryid)
+qt_make_key(QtKey *key, Oid dbid, Oid userid, uint64 queryid)
 {
 	key->dbid = dbid;
-	key->pad = 0;
+	key->userid = userid;
 	key->queryid = queryid;
 }
 
@@ -412,7 +430,8 @@ qt_unlock_exclusive(void)
 static inline QtLocalSeen *
 qt_local_slot(const QtKey *key)
 {
-	return &qt_local[(key->queryid ^ key->dbid) & (QT_LOCAL_SLOTS - 1)];
+	return &qt_local[(key->queryid ^ key->dbid ^ ((uint64) key->userid << 7)) &
+					 (QT_LOCAL_SLOTS - 1)];
 }
 
 /*
@@ -426,7 +445,7 @@ qt_local_recent(const QtKey *key)
 	uint64		clock;
 
 	if (!seen->valid || seen->key.queryid != key->queryid ||
-		seen->key.dbid != key->dbid)
+		seen->key.dbid != key->dbid || seen->key.userid != key->userid)
 		return false;
 	if (pg_atomic_read_u32(&qt_shared->generation) != seen->generation)
 		return false;
@@ -702,7 +721,7 @@ qt_is_prepare_related(Node *stmt)
 
 /*
  * post_parse_analyze_hook: store the normalized text of a statement whose
- * (database, queryid) has none yet.
+ * (database, role, queryid) has none yet.
  */
 static void
 qt_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
@@ -731,7 +750,7 @@ qt_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 									  queryid);
 	if (queryid == UINT64CONST(0))
 		return;
-	qt_make_key(&key, MyDatabaseId, queryid);
+	qt_make_key(&key, MyDatabaseId, GetUserId(), queryid);
 	if (qt_local_recent(&key) || qt_lookup_touch(&key))
 		return;
 
@@ -769,7 +788,7 @@ obs_query_text_record(const ObsSample *sample)
 
 	if (qt_shared == NULL || sample->queryid == UINT64CONST(0) || sample->failed)
 		return;
-	qt_make_key(&key, sample->dbid, sample->queryid);
+	qt_make_key(&key, sample->dbid, sample->userid, sample->queryid);
 	if (!qt_local_recent(&key))
 		(void) qt_lookup_touch(&key);
 }
@@ -816,8 +835,30 @@ obs_query_text_info(ObsInfoSink *sink)
 					 "shared memory of the text store");
 }
 
+/*
+ * The entry of (dbid, queryid) with the lowest role OID (any role's
+ * text), or NULL.  A sequential scan: for observa.statement_text() only.
+ * Lock held (any mode).
+ */
+static QtEntry *
+qt_find_any_role(Oid dbid, uint64 queryid)
+{
+	HASH_SEQ_STATUS status;
+	QtEntry    *entry;
+	QtEntry    *best = NULL;
+
+	hash_seq_init(&status, qt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->key.dbid == dbid && entry->key.queryid == queryid &&
+			(best == NULL || entry->key.userid < best->key.userid))
+			best = entry;
+	}
+	return best;
+}
+
 char *
-obs_query_text_get(Oid dbid, uint64 queryid, bool *truncated)
+obs_query_text_get(Oid dbid, Oid userid, uint64 queryid, bool *truncated)
 {
 	QtKey		key;
 	QtEntry    *entry;
@@ -828,9 +869,12 @@ obs_query_text_get(Oid dbid, uint64 queryid, bool *truncated)
 	if (qt_shared == NULL)
 		return NULL;
 
-	qt_make_key(&key, dbid, queryid);
+	qt_make_key(&key, dbid, userid, queryid);
 	LWLockAcquire(&qt_shared->lock, LW_SHARED);
-	entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
+	if (OidIsValid(userid))
+		entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
+	else
+		entry = qt_find_any_role(dbid, queryid);
 	if (entry != NULL)
 	{
 		/* copy under the lock: the slot may be reused once we release it */
@@ -845,7 +889,8 @@ obs_query_text_get(Oid dbid, uint64 queryid, bool *truncated)
 }
 
 bool
-obs_query_text_put(Oid dbid, uint64 queryid, const char *text, bool truncated)
+obs_query_text_put(Oid dbid, Oid userid, uint64 queryid, const char *text,
+				   bool truncated)
 {
 	QtKey		key;
 	int			len;
@@ -857,20 +902,20 @@ obs_query_text_put(Oid dbid, uint64 queryid, const char *text, bool truncated)
 	if (truncated && len >= QT_MARKER_LEN &&
 		strcmp(text + len - QT_MARKER_LEN, QT_TRUNCATION_MARKER) == 0)
 		len -= QT_MARKER_LEN;
-	qt_make_key(&key, dbid, queryid);
+	qt_make_key(&key, dbid, userid, queryid);
 	qt_insert(&key, text, len, truncated);
 	return true;
 }
 
 void
-obs_query_text_release(Oid dbid, uint64 queryid)
+obs_query_text_release(Oid dbid, Oid userid, uint64 queryid)
 {
 	QtKey		key;
 	QtEntry    *entry;
 
 	if (qt_shared == NULL)
 		return;
-	qt_make_key(&key, dbid, queryid);
+	qt_make_key(&key, dbid, userid, queryid);
 	qt_lock_exclusive();
 	entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
 	if (entry != NULL)
@@ -905,9 +950,11 @@ obs_query_text_reset(void)
 
 /*
  * observa.statement_text(queryid bigint) RETURNS text: the stored text of
- * queryid in the current database, or NULL.  The store does not know who
- * ran a statement, so only superusers and members of pg_read_all_stats
- * may read texts (also enforced by the install script's grants).
+ * queryid in the current database, or NULL: the caller's own text when it
+ * ran the statement, else the text of the role with the lowest OID that
+ * did.  It shows any role's text, so only superusers and members of
+ * pg_read_all_stats may call it (also enforced by the install script's
+ * grants).
  */
 PG_FUNCTION_INFO_V1(observa_statement_text);
 
@@ -923,11 +970,13 @@ observa_statement_text(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to read statement texts"),
-				 errdetail("Texts are not tied to the role that ran them."),
+				 errdetail("observa.statement_text() shows texts that other roles submitted."),
 				 errhint("Grant the pg_read_all_stats role, or use observa.statement_stats, which shows each role its own texts.")));
 
 	queryid = (uint64) PG_GETARG_INT64(0);
-	text = obs_query_text_get(MyDatabaseId, queryid, &truncated);
+	text = obs_query_text_get(MyDatabaseId, GetUserId(), queryid, &truncated);
+	if (text == NULL)
+		text = obs_query_text_get(MyDatabaseId, InvalidOid, queryid, &truncated);
 	if (text == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(text));

@@ -3,7 +3,7 @@
  * query_text.h
  *		Normalized statement texts (constants replaced by $n, as
  *		pg_stat_statements shows them), kept in bounded storage keyed by
- *		(database, queryid).  See query_text.c.
+ *		(database, role, queryid).  See query_text.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,26 +13,30 @@
 #include "postgres.h"
 
 /*
- * The normalized text of (dbid, queryid), palloc'd in the current memory
- * context, or NULL when none is stored (never seen, or reclaimed).
+ * The normalized text that role userid submitted for (dbid, queryid),
+ * palloc'd in the current memory context, or NULL when none is stored
+ * (never seen, or reclaimed).  userid InvalidOid: any role's text (the
+ * lowest role OID), for callers that checked pg_read_all_stats.
  * *truncated says whether it was cut at observa.max_query_text.
+ * The caller decides whether the reader may see another role's text.
  */
-extern char *obs_query_text_get(Oid dbid, uint64 queryid, bool *truncated);
+extern char *obs_query_text_get(Oid dbid, Oid userid, uint64 queryid,
+								bool *truncated);
 
 /*
- * The statement store no longer has any entry for (dbid, queryid): its
- * text may be reclaimed.
+ * The statement store no longer has any entry for (dbid, userid,
+ * queryid): its text may be reclaimed.
  */
-extern void obs_query_text_release(Oid dbid, uint64 queryid);
+extern void obs_query_text_release(Oid dbid, Oid userid, uint64 queryid);
 
 /*
- * Store a text for (dbid, queryid) unless one is stored already, truncating
- * it at observa.max_query_text; for a persistence layer that saved texts
- * with obs_query_text_get() and reloads them after a restart.  Returns
- * false when the store is not available (not preloaded).
+ * Store a text for (dbid, userid, queryid) unless one is stored already,
+ * truncating it at observa.max_query_text; for a persistence layer that
+ * saved texts with obs_query_text_get() and reloads them after a restart.
+ * Returns false when the store is not available (not preloaded).
  */
-extern bool obs_query_text_put(Oid dbid, uint64 queryid, const char *text,
-							   bool truncated);
+extern bool obs_query_text_put(Oid dbid, Oid userid, uint64 queryid,
+							   const char *text, bool truncated);
 
 /* forget every text (observa.reset()) */
 extern void obs_query_text_reset(void);

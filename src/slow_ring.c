@@ -40,8 +40,11 @@
  *
  * No shared memory is allocated after start-up: slot buffers are sized
  * from the *_limit settings (PGC_POSTMASTER).  Nothing is held in shared
- * memory while rendering, so an ERROR raised while rendering a plan or a
- * parameter leaves the ring untouched.
+ * memory while rendering.  Rendering the parameters and the plan runs
+ * through obs_guard_render() (guard.c): an ERROR there (a type's output
+ * function) becomes a LOG line, the entry is kept without them (params
+ * "<not captured>", plan NULL), and the statement keeps its outcome.
+ * That costs a subtransaction, paid on this slow path only.
  *
  * Error path (sample->failed, called from PG_CATCH): no catalog access and
  * no ERROR.  Parameters are taken from params->paramValuesStr when core
@@ -72,6 +75,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "guard.h"
 #include "observa.h"
 #include "slow_ring.h"
 
@@ -457,6 +461,21 @@ render_params(ParamListInfo params, StringInfo buf, int maxbytes,
 	}
 }
 
+typedef struct RenderParams
+{
+	ParamListInfo params;
+	StringInfoData buf;
+	bool		truncated;
+} RenderParams;
+
+static void
+render_params_step(void *arg)
+{
+	RenderParams *rp = (RenderParams *) arg;
+
+	render_params(rp->params, &rp->buf, (int) params_cap(), &rp->truncated);
+}
+
 /* fill the params part of 'parts' */
 static void
 gather_params(const ObsSample *sample, SlowParts *parts, bool want_text)
@@ -483,12 +502,16 @@ gather_params(const ObsSample *sample, SlowParts *parts, bool want_text)
 	}
 	else
 	{
-		StringInfoData buf;
+		RenderParams rp;
 
-		initStringInfo(&buf);
-		render_params(params, &buf, (int) params_cap(), &truncated);
-		s = buf.data;
-		len = buf.len;
+		rp.params = params;
+		rp.truncated = false;
+		initStringInfo(&rp.buf);
+		if (!obs_guard_render(sample, "bind parameters", render_params_step, &rp))
+			return;				/* stays OBS_SLOW_PARAMS_SKIPPED */
+		s = rp.buf.data;
+		len = rp.buf.len;
+		truncated = rp.truncated;
 	}
 	if (s == NULL)
 		return;
@@ -500,19 +523,20 @@ gather_params(const ObsSample *sample, SlowParts *parts, bool want_text)
 	parts->hdr.params_state = OBS_SLOW_PARAMS_TEXT;
 }
 
-/* EXPLAIN of a statement at ExecutorEnd, clipped to the plan buffer */
-static void
-gather_plan(const ObsSample *sample, SlowParts *parts)
+typedef struct RenderPlan
 {
-	QueryDesc  *qd = sample->query_desc;
+	QueryDesc  *qd;
 	ExplainState *es;
-	int			len;
+} RenderPlan;
 
-	if (slow_plan == OBS_SLOW_PLAN_OFF || sample->failed || qd == NULL ||
-		qd->planstate == NULL || ring->plan_cap == 0)
-		return;
+/* EXPLAIN into rp->es (guarded: it may call output functions) */
+static void
+render_plan_step(void *arg)
+{
+	RenderPlan *rp = (RenderPlan *) arg;
+	ExplainState *es = NewExplainState();
+	QueryDesc  *qd = rp->qd;
 
-	es = NewExplainState();
 	es->format = (slow_plan == OBS_SLOW_PLAN_JSON) ?
 		EXPLAIN_FORMAT_JSON : EXPLAIN_FORMAT_TEXT;
 	es->costs = true;
@@ -528,6 +552,26 @@ gather_plan(const ObsSample *sample, SlowParts *parts)
 	ExplainBeginOutput(es);
 	ExplainPrintPlan(es, qd);
 	ExplainEndOutput(es);
+	rp->es = es;
+}
+
+/* EXPLAIN of a statement at ExecutorEnd, clipped to the plan buffer */
+static void
+gather_plan(const ObsSample *sample, SlowParts *parts)
+{
+	QueryDesc  *qd = sample->query_desc;
+	ExplainState *es;
+	RenderPlan	rp;
+	int			len;
+
+	if (slow_plan == OBS_SLOW_PLAN_OFF || sample->failed || qd == NULL ||
+		qd->planstate == NULL || ring->plan_cap == 0)
+		return;
+	rp.qd = qd;
+	rp.es = NULL;
+	if (!obs_guard_render(sample, "plan", render_plan_step, &rp))
+		return;					/* no plan */
+	es = rp.es;
 
 	/* JSON: make the output one object, as auto_explain does */
 	if (es->format == EXPLAIN_FORMAT_JSON && es->str->len > 2)
@@ -805,8 +849,8 @@ capture(const ObsSample *sample)
 /*
  * Consume one statement sample.  Under the threshold this is one
  * comparison.  On the normal path an ERROR while rendering (a type output
- * function, EXPLAIN) propagates as the statement's error, as with
- * auto_explain; nothing was written to shared memory by then.
+ * function, EXPLAIN) is caught by obs_guard_render() and logged: the
+ * statement keeps its outcome.
  */
 void
 obs_slow_ring_record(const ObsSample *sample)

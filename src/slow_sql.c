@@ -14,7 +14,8 @@
  * Privileges: roles that are superuser or members of pg_read_all_stats see
  * everything; other roles see query, params, plan and error only of the
  * rows whose user they have the privileges of, "<insufficient privilege>"
- * otherwise.
+ * otherwise, and client_addr and queryid of those rows only (NULL
+ * otherwise), as pg_stat_activity hides them.
  *
  *-------------------------------------------------------------------------
  */
@@ -174,13 +175,14 @@ emit_row(ReturnSetInfo *rsinfo, const SlowRing *r, SlowSlot *e,
 	else
 		nulls[c++] = true;
 	values[c++] = CStringGetTextDatum(e->application_name);
-	if (e->client_addr[0] != '\0')
+	/* client_addr and queryid: hidden in others' rows, as pg_stat_activity does */
+	if (visible && e->client_addr[0] != '\0')
 		values[c++] = DirectFunctionCall1(inet_in,
 										  CStringGetDatum(e->client_addr));
 	else
 		nulls[c++] = true;
 	values[c++] = Int32GetDatum(e->pid);
-	if (e->queryid != 0)
+	if (visible && e->queryid != 0)
 		values[c++] = Int64GetDatum((int64) e->queryid);
 	else
 		nulls[c++] = true;

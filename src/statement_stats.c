@@ -12,9 +12,9 @@
  * Each entry keeps, besides the store's counters and histograms, the
  * statement's operation and the relations it touched (as recorded the
  * first time the entry was created; up to OBS_MAX_SAMPLE_RELS).  The
- * normalized text lives in the query-text room (query_text.h): it is
- * fetched when read, and released when the last entry of a (dbid,
- * queryid) pair is evicted.
+ * normalized text lives in the query-text room (query_text.h), per role:
+ * it is fetched when read, and released when the last entry of a (dbid,
+ * userid, queryid) triple (top-level or not) is evicted.
  *
  * Storage, locking, windows, eviction and persistence are the generic
  * store's (store.c).
@@ -146,14 +146,15 @@ obs_statement_stats_reset(void)
 	return obs_store_reset(stmt_store);
 }
 
-/* does an entry share (dbid, queryid) with *arg? */
+/* does an entry share (dbid, userid, queryid) with *arg? */
 static bool
 same_text_key(const void *key, void *arg)
 {
 	const StatementKey *a = (const StatementKey *) key;
 	const StatementKey *b = (const StatementKey *) arg;
 
-	return a->queryid == b->queryid && a->dbid == b->dbid;
+	return a->queryid == b->queryid && a->dbid == b->dbid &&
+		a->userid == b->userid;
 }
 
 /* eviction callback: release the text when no entry uses it any more */
@@ -164,7 +165,7 @@ statement_evicted(ObsStore *store, const void *key, const void *aux)
 
 	memcpy(&k, key, sizeof(k));
 	if (!obs_store_any(store, same_text_key, &k))
-		obs_query_text_release(k.dbid, k.queryid);
+		obs_query_text_release(k.dbid, k.userid, k.queryid);
 }
 
 /* ----------------------------------------------------------------
@@ -250,8 +251,8 @@ observa_statement_stats_1_0(PG_FUNCTION_ARGS)
 		if (see_all || key->userid == me || has_privs_of_role(me, key->userid))
 		{
 			bool		truncated;
-			char	   *text = obs_query_text_get(key->dbid, key->queryid,
-												  &truncated);
+			char	   *text = obs_query_text_get(key->dbid, key->userid,
+												  key->queryid, &truncated);
 
 			if (text)
 				values[7] = CStringGetTextDatum(text);

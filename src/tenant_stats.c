@@ -4,7 +4,10 @@
  *		Recorder: per-tenant statistics ("which tenant is the noisy
  *		neighbour").  See docs/tenant_stats.md.
  *
- * Tenant of a statement, first match wins:
+ * Tenant of a statement, first match wins among the sources that the
+ * superuser setting observa.tenant_sources trusts (all three by default;
+ * every one is client-supplied, docs/security.md says how each can be
+ * forged):
  *	1. observa.tenant, when the session set it (SET observa.tenant = 'acme');
  *	2. a leading query comment  / * tenant=acme * /  (without the spaces);
  *	3. the value the plan filters a tenant column on with a btree equality
@@ -19,11 +22,14 @@
  * attnum) in a local hash filled from the syscache on first sight and
  * invalidated by a relcache callback.  A statement whose relations all
  * have no tenant column costs one local hash probe per relation: the plan
- * is not walked.  Whether an operator is a btree equality, and the output
- * function of a tenant value of an uncommon type (integers, strings and
- * uuids are formatted without one), are cached the same way in small
- * arrays.  On the error path only the caches are consulted and no output
- * function is called: anything unknown counts under NULL.
+ * is not walked.  Whether an operator is a btree equality, and how a
+ * tenant value of an uncommon type is rendered (integers, strings and
+ * uuids are formatted without an output function), are cached the same
+ * way in small arrays.  No output function that could raise is called
+ * (type_render): a tenant value is rendered on every statement, where
+ * catching an ERROR would cost a subtransaction per statement.  On the
+ * error path only the caches are consulted and no output function is
+ * called: anything unknown counts under NULL.
  *
  * Storage: shared memory holds observa.max_tenant_databases partitions,
  * each claimed by one database (the least recently used partition is
@@ -205,6 +211,14 @@ static TenantColumns *tenant_columns = NULL;
 static uint32 tenant_columns_gen = 0;
 static char *session_tenant = NULL;
 static int	max_tenants = 1000;
+
+/* observa.tenant_sources: which client-supplied tenant sources are trusted */
+#define TENANT_SOURCE_SETTING	0x01	/* SET observa.tenant */
+#define TENANT_SOURCE_COMMENT	0x02	/* a leading comment tenant=... */
+#define TENANT_SOURCE_FILTER	0x04	/* the plan's equality filter, INSERT value */
+#define TENANT_SOURCES_ALL		0x07
+static char *tenant_sources_string = NULL;
+static int	tenant_sources = TENANT_SOURCES_ALL;
 static int	max_tenant_databases = 2;
 
 /* ------------------------------------------------------------------------
@@ -258,6 +272,15 @@ typedef struct OpFact
 	Oid			opno;
 	bool		is_eq;
 } OpFact;
+/* how a tenant value of a type is turned into a key (type_fact) */
+typedef enum TenantRender
+{
+	TENANT_RENDER_NONE = 0,		/* not rendered: counts under no tenant */
+	TENANT_RENDER_BASE,			/* a domain over a type format_value knows */
+	TENANT_RENDER_OUTPUT,		/* a built-in output function of a built-in type or enum */
+	TENANT_RENDER_TEXT			/* a string-category varlena: its bytes */
+} TenantRender;
+
 typedef struct TypeFact
 {
 	Oid			type;
@@ -265,6 +288,8 @@ typedef struct TypeFact
 	bool		typbyval;
 	char		typalign;
 	Oid			outfn;
+	Oid			base;			/* type without its domains */
+	TenantRender render;
 } TypeFact;
 static OpFact op_facts[SMALL_CACHE];
 static int	n_op_facts = 0;
@@ -550,6 +575,62 @@ check_session_tenant(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* observa.tenant_sources: a list of setting, comment, filter (or empty) */
+static bool
+check_tenant_sources(char **newval, void **extra, GucSource source)
+{
+	char	   *raw = pstrdup(*newval ? *newval : "");
+	List	   *names;
+	ListCell   *lc;
+	int			bits = 0;
+	int		   *result;
+
+	if (!SplitIdentifierString(raw, ',', &names))
+	{
+		GUC_check_errdetail("List syntax is invalid: expected source names separated by commas.");
+		pfree(raw);
+		list_free(names);
+		return false;
+	}
+	foreach(lc, names)
+	{
+		const char *name = (const char *) lfirst(lc);
+
+		if (strcmp(name, "setting") == 0)
+			bits |= TENANT_SOURCE_SETTING;
+		else if (strcmp(name, "comment") == 0)
+			bits |= TENANT_SOURCE_COMMENT;
+		else if (strcmp(name, "filter") == 0)
+			bits |= TENANT_SOURCE_FILTER;
+		else
+		{
+			GUC_check_errdetail("Unknown tenant source \"%s\".", name);
+			GUC_check_errhint("The sources are setting, comment and filter.");
+			pfree(raw);
+			list_free(names);
+			return false;
+		}
+	}
+	pfree(raw);
+	list_free(names);
+	result = (int *) malloc(sizeof(int));
+	if (result == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errdetail("Out of memory.");
+		return false;
+	}
+	*result = bits;
+	*extra = result;
+	return true;
+}
+
+static void
+assign_tenant_sources(const char *newval, void *extra)
+{
+	tenant_sources = *((int *) extra);
+}
+
 int
 obs_tenant_column_count(void)
 {
@@ -602,6 +683,15 @@ obs_tenant_stats_init(void)
 							   PGC_USERSET,
 							   0,
 							   check_session_tenant, NULL, NULL);
+
+	DefineCustomStringVariable("observa.tenant_sources",
+							   "Tenant sources trusted by per-tenant statistics, comma-separated.",
+							   "setting (SET observa.tenant), comment (/* tenant=... */), filter (the plan's equality filter on a tenant column). All are client-supplied.",
+							   &tenant_sources_string,
+							   "setting, comment, filter",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   check_tenant_sources, assign_tenant_sources, NULL);
 
 	DefineCustomIntVariable("observa.max_tenants",
 							"Tenants tracked per database by per-tenant statistics.",
@@ -1330,6 +1420,61 @@ op_is_equality(Oid opno, bool may_fill)
 	return is_eq;
 }
 
+/* the types format_value() formats itself, with no output function */
+static bool
+type_formatted_inline(Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case UUIDOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * How tenant values of a type become keys.  A tenant value is rendered on
+ * every statement, where catching an ERROR would cost a subtransaction per
+ * statement, so no output function that could raise is ever called: only
+ * the built-in output function of a built-in type (everything it prints
+ * is built in too) or of an enum (enum_out prints a label).  A
+ * user-defined base type, composite, array or range type could have an
+ * output function that raises, or reach one through its elements; its
+ * values count under no tenant, except string-like ones (category S,
+ * variable length, such as citext), whose bytes are the key when they are
+ * valid in the database encoding.  Said once per backend and type in the
+ * log.
+ */
+static TenantRender
+type_render(TypeFact *tf)
+{
+	char		typtype = get_typtype(tf->base);
+	char		category;
+	bool		preferred;
+
+	if (tf->base != tf->type && type_formatted_inline(tf->base))
+		return TENANT_RENDER_BASE;
+	if (tf->outfn < FirstGenbkiObjectId && typtype != TYPTYPE_PSEUDO &&
+		(tf->base < FirstGenbkiObjectId || typtype == TYPTYPE_ENUM))
+		return TENANT_RENDER_OUTPUT;
+	get_type_category_preferred(tf->base, &category, &preferred);
+	if (tf->typlen == -1 && category == TYPCATEGORY_STRING)
+		return TENANT_RENDER_TEXT;
+	ereport(LOG,
+			(errmsg("observa does not render tenant values of type %s: its output function is not built in",
+					format_type_be(tf->type)),
+			 errdetail("Statements whose tenant value has this type count under no tenant.")));
+	return TENANT_RENDER_NONE;
+}
+
 /* storage and output facts of a type; NULL when unknown and !may_fill */
 static TypeFact *
 type_fact(Oid type, bool may_fill)
@@ -1346,6 +1491,8 @@ type_fact(Oid type, bool may_fill)
 	tf.type = type;
 	get_typlenbyvalalign(type, &tf.typlen, &tf.typbyval, &tf.typalign);
 	getTypeOutputInfo(type, &tf.outfn, &isvarlena);
+	tf.base = getBaseType(type);
+	tf.render = type_render(&tf);
 	type_facts[n_type_facts] = tf;
 	return &type_facts[n_type_facts++];
 }
@@ -1373,10 +1520,33 @@ set_key(TenantKey *key, const char *s, int len)
 	memcpy(key->name, s, len);
 }
 
+/* a varlena's bytes as the key; false when compressed, toasted or not text */
+static bool
+set_key_from_varlena(TenantKey *key, Datum value, bool blank_padded,
+					 bool verify)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	int			len;
+	const char *s;
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		return false;			/* compressed or toasted: not a key */
+	len = VARSIZE_ANY_EXHDR(v);
+	s = VARDATA_ANY(v);
+	if (blank_padded)
+		while (len > 0 && s[len - 1] == ' ')
+			len--;
+	if (verify && !pg_verifymbstr(s, len, true))
+		return false;
+	set_key(key, s, len);
+	return true;
+}
+
 /*
  * Format a non-null datum of the given type as the tenant key.  Integers,
  * strings and uuids are formatted here (no allocation, safe on the error
- * path); other types use their output function on the normal path only.
+ * path); other types as type_render() decided, their output function on
+ * the normal path only.  Nothing here can raise an ERROR on a valid datum.
  */
 static bool
 format_value(TenantFind *tf, Oid type, Datum value)
@@ -1400,21 +1570,7 @@ format_value(TenantFind *tf, Oid type, Datum value)
 		case TEXTOID:
 		case VARCHAROID:
 		case BPCHAROID:
-			{
-				struct varlena *v = (struct varlena *) DatumGetPointer(value);
-				int			len;
-				const char *s;
-
-				if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
-					return false;	/* compressed or toasted: not a key */
-				len = VARSIZE_ANY_EXHDR(v);
-				s = VARDATA_ANY(v);
-				if (type == BPCHAROID)
-					while (len > 0 && s[len - 1] == ' ')
-						len--;
-				set_key(tf->out, s, len);
-				return true;
-			}
+			return set_key_from_varlena(tf->out, value, type == BPCHAROID, false);
 		case UUIDOID:
 			{
 				pg_uuid_t  *u = DatumGetUUIDP(value);
@@ -1435,12 +1591,25 @@ format_value(TenantFind *tf, Oid type, Datum value)
 				TypeFact   *fact;
 				char	   *s;
 
-				if (!tf->may_fill || (fact = type_fact(type, true)) == NULL)
+				if ((fact = type_fact(type, tf->may_fill)) == NULL)
 					return false;
-				s = OidOutputFunctionCall(fact->outfn, value);
-				set_key(tf->out, s, strlen(s));
-				pfree(s);
-				return true;
+				switch (fact->render)
+				{
+					case TENANT_RENDER_BASE:
+						return format_value(tf, fact->base, value);
+					case TENANT_RENDER_TEXT:
+						return set_key_from_varlena(tf->out, value, false, true);
+					case TENANT_RENDER_OUTPUT:
+						if (!tf->may_fill)
+							return false;
+						s = OidOutputFunctionCall(fact->outfn, value);
+						set_key(tf->out, s, strlen(s));
+						pfree(s);
+						return true;
+					case TENANT_RENDER_NONE:
+						break;
+				}
+				return false;
 			}
 	}
 	set_key(tf->out, buf, strlen(buf));
@@ -2052,14 +2221,16 @@ obs_tenant_stats_record(const ObsSample *sample)
 	ev->relid = primary_relation(sample);
 	may_fill = !sample->failed && IsTransactionState();
 
-	if (session_tenant != NULL && session_tenant[0] != '\0')
+	if ((tenant_sources & TENANT_SOURCE_SETTING) &&
+		session_tenant != NULL && session_tenant[0] != '\0')
 	{
 		set_key(&ev->key, session_tenant, strlen(session_tenant));
 		ev->has_tenant = true;
 	}
-	else if (tenant_from_comment(sample, &ev->key))
+	else if ((tenant_sources & TENANT_SOURCE_COMMENT) &&
+			 tenant_from_comment(sample, &ev->key))
 		ev->has_tenant = true;
-	else if (sample->query_desc != NULL)
+	else if ((tenant_sources & TENANT_SOURCE_FILTER) && sample->query_desc != NULL)
 	{
 		Oid			relid = InvalidOid;
 

@@ -10,6 +10,7 @@
  *					re-planning of captured examples
  *	  recommend.c	candidates, costing, selection, recommend_indexes()
  *	  create.c		safe creation through a background worker
+ *	  trust.c		which functions and operators an index may hold
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +20,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "nodes/plannodes.h"
 #include "nodes/primnodes.h"
@@ -137,6 +139,7 @@ typedef struct AdvCreateSlot
 	int			pid;
 	bool		ok;
 	bool		drop_first;		/* an invalid index of that name exists */
+	bool		standard_conforming_strings;	/* the caller's, for parsing sql */
 	bool		dropped_invalid;
 	TimestampTz queued_at;
 	TimestampTz finished_at;
@@ -267,6 +270,10 @@ extern void adv_plan_shape_note(AdvQuery *q, uint64 fp, TimestampTz ts);
 
 /* replaces.c */
 extern List *adv_replaced_indexes(AdvCandidate *c);
+
+/* trust.c */
+extern char *adv_untrusted_reason(Node *expr, Oid relid);
+extern char *adv_index_untrusted(IndexStmt *stmt, Oid relid);
 
 /* create.c */
 extern PGDLLEXPORT void observa_advisor_worker_main(Datum arg);

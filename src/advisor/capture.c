@@ -35,7 +35,9 @@
  *	- create or evict an entry, replace an example, reset, and touch the
  *	  create slots or created-index records: lock exclusive.
  * The example text is rendered (palloc, output functions) before the
- * exclusive lock is taken.
+ * exclusive lock is taken, its parameters through obs_guard_render()
+ * (guard.c): an output function's ERROR is logged and the statement keeps
+ * its outcome.
  *
  *-------------------------------------------------------------------------
  */
@@ -63,6 +65,7 @@
 #include "utils/lsyscache.h"
 
 #include "advisor.h"
+#include "../guard.h"
 
 AdvShared  *adv_shared = NULL;
 
@@ -684,6 +687,44 @@ render_example(const ObsSample *sample, char *buf)
 	return off;
 }
 
+typedef struct RenderExample
+{
+	const ObsSample *sample;
+	char	   *buf;
+	int			len;
+} RenderExample;
+
+static void
+render_example_step(void *arg)
+{
+	RenderExample *re = (RenderExample *) arg;
+
+	re->len = render_example(re->sample, re->buf);
+}
+
+/*
+ * The example of a sampled statement into buf: its length, 0 when it does
+ * not fit, -1 when a parameter's output function raised (then logged by
+ * obs_guard_render, and the statement keeps its outcome).  Parameters are
+ * rendered in a subtransaction: this runs only for sampled statements
+ * whose example is kept.
+ */
+static int
+render_example_guarded(const ObsSample *sample, char *buf)
+{
+	RenderExample re;
+
+	if (sample->params == NULL || sample->params->numParams == 0)
+		return render_example(sample, buf);		/* no output function runs */
+	re.sample = sample;
+	re.buf = buf;
+	re.len = 0;
+	if (!obs_guard_render(sample, "example's bind parameters",
+						  render_example_step, &re))
+		return -1;
+	return re.len;
+}
+
 /* fold one execution into an entry; caller holds the entry's spinlock */
 static void
 fold_counts(AdvQuery *q, const AdvCapture *cap, const ObsSample *sample,
@@ -811,7 +852,7 @@ adv_capture_record(const ObsSample *sample)
 
 	/* render outside the lock */
 	example = palloc(ADV_EXAMPLE_LEN);
-	example_len = render_example(sample, example);
+	example_len = render_example_guarded(sample, example);
 
 	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
 	if (q == NULL)

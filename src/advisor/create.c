@@ -5,13 +5,24 @@
  *
  * observa.create_index(index_def) checks the definition (exactly one
  * CREATE INDEX CONCURRENTLY naming its index), that the caller owns the
- * table, and that no valid index of that name or with the same plain key
+ * table, that every function, operator and domain in its keys and
+ * predicate is trusted (trust.c: owned by a superuser or the table's
+ * owner), and that no valid index of that name or with the same plain key
  * columns exists; then it queues the build in a shared slot and starts a
  * dynamic background worker connected to the same database as the calling
- * role, with the caller's search_path.  The worker runs the statement as
- * a top-level statement through a portal, as a client's simple query
- * would run, which is what CONCURRENTLY requires (it cannot run in a
- * transaction block or a function).
+ * role, with the caller's search_path and standard_conforming_strings.
+ *
+ * The worker checks the statement again itself, in the transaction that
+ * starts the build: it parses it under the caller's
+ * standard_conforming_strings, requires exactly one CREATE INDEX
+ * CONCURRENTLY with the queued index name whose table resolves to the
+ * queued table OID (locked ShareUpdateExclusiveLock, as the build locks
+ * it, so the name cannot move to another table before the build), pins
+ * the table's schema, transforms the statement and checks trust on the
+ * transformed keys and predicate, then runs exactly that transformed
+ * statement as a top-level statement through a portal, as a client's
+ * simple query would run, which is what CONCURRENTLY requires (it cannot
+ * run in a transaction block or a function).
  *
  * The caller does not wait for the build: CREATE INDEX CONCURRENTLY waits
  * for every transaction holding an older snapshot to end, and the
@@ -19,8 +30,11 @@
  * build proceeds once the caller's transaction ends; its outcome is shown
  * by observa.index_builds().  Builds in one database run one at a time,
  * in queueing order (two concurrent builds on one table can deadlock).
- * When a build fails, the invalid index it leaves is dropped with DROP
- * INDEX CONCURRENTLY.
+ * When a build fails, the invalid index it leaves is dropped by OID: in
+ * one transaction the worker locks the table and the index
+ * (ShareUpdateExclusiveLock: nothing can validate or rename the index
+ * meanwhile), checks that the index is still invalid and on the queued
+ * table, and starts DROP INDEX CONCURRENTLY of it.
  *
  * After a successful build the worker records the index with the table's
  * captured statements' sampled latency at queueing time;
@@ -44,11 +58,14 @@
 #include "commands/defrem.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_utilcmd.h"
 #include "parser/parser.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
@@ -142,6 +159,25 @@ equivalent_index(Oid relid, IndexStmt *stmt)
 	}
 	table_close(rel, AccessShareLock);
 	return found;
+}
+
+/*
+ * Raise an ERROR when the definition's keys or predicate use a function,
+ * operator or domain that may not appear in an index (trust.c).  Checks
+ * the statement as CREATE INDEX would transform it; relid is locked.
+ */
+static void
+check_trusted(Oid relid, IndexStmt *stmt, const char *sql)
+{
+	IndexStmt  *t = transformIndexStmt(relid, copyObject(stmt), sql);
+	char	   *reason = adv_index_untrusted(t, relid);
+
+	if (reason != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("index_def uses a function, operator or domain that observa does not put in an index"),
+				 errdetail("The index uses %s.", reason),
+				 errhint("observa builds only indexes whose functions, operators and domains are owned by a superuser or by the table's owner; run the statement yourself if you trust it.")));
 }
 
 /* the table's captured statements and their sampled latency, now */
@@ -275,6 +311,7 @@ create_index_internal(FunctionCallInfo fcinfo)
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
 					   get_rel_name(relid));
+	check_trusted(relid, stmt, def);
 
 	nsp = get_rel_namespace(relid);
 	if (OidIsValid(index_by_name(nsp, stmt->idxname, &valid)) && valid)
@@ -346,6 +383,7 @@ create_index_internal(FunctionCallInfo fcinfo)
 	strlcpy(slot->idxname, stmt->idxname, NAMEDATALEN);
 	strlcpy(slot->search_path, namespace_search_path ? namespace_search_path : "",
 			sizeof(slot->search_path));
+	slot->standard_conforming_strings = standard_conforming_strings;
 	strlcpy(slot->sql, def, sizeof(slot->sql));
 	effect_snapshot(slot, relid);
 	LWLockRelease(&adv_shared->lock);
@@ -388,7 +426,35 @@ create_index_internal(FunctionCallInfo fcinfo)
 
 static MemoryContext build_cxt = NULL;
 
-/* run one statement as a client's top-level statement would run */
+/* what the worker builds, copied out of its slot */
+typedef struct BuildJob
+{
+	Oid			relid;
+	char	   *sql;
+	char		nspname[NAMEDATALEN];
+	char		idxname[NAMEDATALEN];
+	bool		dropped;		/* drop_invalid(): an index was dropped */
+} BuildJob;
+
+/* run one planned statement as a client's top-level statement would run */
+static void
+run_portal(const char *sql, List *plans, CommandTag tag)
+{
+	Portal		portal;
+	DestReceiver *dest;
+	QueryCompletion qc;
+
+	portal = CreatePortal("observa_index_build", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, sql, tag, plans, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	dest = CreateDestReceiver(DestNone);
+	InitializeQueryCompletion(&qc);
+	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
+	PortalDrop(portal, false);
+}
+
+/* parse, analyze, plan and run sql (one statement) */
 static void
 exec_toplevel(const char *sql)
 {
@@ -396,10 +462,6 @@ exec_toplevel(const char *sql)
 	RawStmt    *rs;
 	List	   *queries;
 	List	   *plans;
-	Portal		portal;
-	DestReceiver *dest;
-	QueryCompletion qc;
-	MemoryContext old = MemoryContextSwitchTo(build_cxt);
 
 	raw = pg_parse_query(sql);
 	if (list_length(raw) != 1)
@@ -409,30 +471,124 @@ exec_toplevel(const char *sql)
 	queries = pg_analyze_and_rewrite_fixedparams(rs, sql, NULL, 0, NULL);
 	plans = pg_plan_queries(queries, sql, CURSOR_OPT_PARALLEL_OK, NULL);
 	PopActiveSnapshot();
-
-	portal = CreatePortal("observa_index_build", true, true);
-	portal->visible = false;
-	PortalDefineQuery(portal, NULL, sql, CreateCommandTag(rs->stmt), plans, NULL);
-	PortalStart(portal, NULL, 0, InvalidSnapshot);
-	dest = CreateDestReceiver(DestNone);
-	InitializeQueryCompletion(&qc);
-	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
-	PortalDrop(portal, false);
-	MemoryContextSwitchTo(old);
+	run_portal(sql, plans, CreateCommandTag(rs->stmt));
 }
 
-/* run sql in its own transaction(s); false and the message on error */
+static void
+refuse_job(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("the queued index build was not run: %s", what)));
+}
+
+/*
+ * The queued statement, checked again here: exactly one CREATE INDEX
+ * CONCURRENTLY of the queued name on the queued table (resolved and
+ * locked as the build locks it), its schema pinned, transformed, with
+ * trusted keys and predicate.  Returns the transformed statement, which
+ * is what runs.
+ */
+static IndexStmt *
+verified_statement(BuildJob *job, RawStmt **rs_out)
+{
+	List	   *raw = raw_parser(job->sql, RAW_PARSE_DEFAULT);
+	RawStmt    *rs;
+	IndexStmt  *stmt;
+	Oid			relid;
+	char	   *reason;
+
+	if (list_length(raw) != 1 || !IsA(linitial_node(RawStmt, raw)->stmt, IndexStmt))
+		refuse_job("it is not exactly one CREATE INDEX statement");
+	rs = linitial_node(RawStmt, raw);
+	stmt = (IndexStmt *) rs->stmt;
+	if (!stmt->concurrent)
+		refuse_job("it is not CREATE INDEX CONCURRENTLY");
+	if (stmt->idxname == NULL || strcmp(stmt->idxname, job->idxname) != 0)
+		refuse_job("it does not create the queued index name");
+	relid = RangeVarGetRelid(stmt->relation, ShareUpdateExclusiveLock, true);
+	if (relid != job->relid)
+		refuse_job("its table is no longer the table it was queued for");
+	stmt->relation->schemaname = get_namespace_name(get_rel_namespace(relid));
+	stmt->relation->catalogname = NULL;
+	stmt = transformIndexStmt(relid, stmt, job->sql);
+	if ((reason = adv_index_untrusted(stmt, relid)) != NULL)
+		refuse_job(psprintf("it uses %s", reason));
+	*rs_out = rs;
+	return stmt;
+}
+
+/* in the build's transaction: check the statement, then run it */
+static void
+build_index(void *arg)
+{
+	BuildJob   *job = (BuildJob *) arg;
+	RawStmt    *rs;
+	IndexStmt  *stmt = verified_statement(job, &rs);
+	PlannedStmt *ps = makeNode(PlannedStmt);
+
+	ps->commandType = CMD_UTILITY;
+	ps->canSetTag = true;
+	ps->utilityStmt = (Node *) stmt;
+	ps->stmt_location = rs->stmt_location;
+	ps->stmt_len = rs->stmt_len;
+	run_portal(job->sql, list_make1(ps), CMDTAG_CREATE_INDEX);
+}
+
+/*
+ * Drop the invalid index of the job's name on the job's table, by OID, in
+ * this transaction: lock the table and the index as DROP INDEX
+ * CONCURRENTLY does (nothing can validate, rename or drop it meanwhile),
+ * check that it is still invalid and on the table, then start DROP INDEX
+ * CONCURRENTLY of it.  A valid index, or one on another table, is left.
+ */
+static void
+drop_invalid(void *arg)
+{
+	BuildJob   *job = (BuildJob *) arg;
+	Oid			nsp = get_namespace_oid(job->nspname, true);
+	Oid			idx = OidIsValid(nsp) ? get_relname_relid(job->idxname, nsp) : InvalidOid;
+	HeapTuple	tup;
+	bool		invalid = false;
+	char	   *name;
+
+	if (!OidIsValid(idx))
+		return;
+	LockRelationOid(job->relid, ShareUpdateExclusiveLock);
+	LockRelationOid(idx, ShareUpdateExclusiveLock);
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_index form = (Form_pg_index) GETSTRUCT(tup);
+
+		invalid = (form->indrelid == job->relid && !form->indisvalid);
+		ReleaseSysCache(tup);
+	}
+	name = get_rel_name(idx);
+	if (!invalid || name == NULL)
+		return;
+	exec_toplevel(psprintf("DROP INDEX CONCURRENTLY %s",
+						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
+													  name)));
+	job->dropped = true;
+}
+
+/* run fn in its own transaction(s); false and the message on error */
 static bool
-run_sql(const char *sql, char *msg, int msglen)
+run_in_transaction(void (*fn) (void *), void *arg, const char *activity,
+				   char *msg, int msglen)
 {
 	volatile bool ok = true;
 
-	pgstat_report_activity(STATE_RUNNING, sql);
+	pgstat_report_activity(STATE_RUNNING, activity);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		exec_toplevel(sql);
+		MemoryContext old = MemoryContextSwitchTo(build_cxt);
+
+		fn(arg);
+		MemoryContextSwitchTo(old);
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
@@ -455,27 +611,17 @@ run_sql(const char *sql, char *msg, int msglen)
 	return ok;
 }
 
-/* drop the named index if it exists and is invalid; true if dropped */
+/* drop_invalid() in its own transaction(s); true if an index was dropped */
 static bool
-drop_if_invalid(const char *nspname, const char *idxname)
+drop_if_invalid(BuildJob *job)
 {
-	bool		invalid = false;
-	bool		valid;
 	char		msg[256];
 
-	StartTransactionCommand();
-	{
-		Oid			nsp = get_namespace_oid(nspname, true);
-
-		if (OidIsValid(nsp) && OidIsValid(index_by_name(nsp, idxname, &valid)))
-			invalid = !valid;
-	}
-	CommitTransactionCommand();
-	if (!invalid)
+	job->dropped = false;
+	if (!run_in_transaction(drop_invalid, job, "observa: drop an invalid index",
+							msg, sizeof(msg)))
 		return false;
-	return run_sql(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s.%s",
-							quote_identifier(nspname), quote_identifier(idxname)),
-				   msg, sizeof(msg));
+	return job->dropped;
 }
 
 /* wait until no earlier build of this database is queued or building */
@@ -571,12 +717,11 @@ observa_advisor_worker_main(Datum arg)
 	Oid			dbid,
 				roleid,
 				session_roleid;
-	char	   *sql;
-	char		nspname[NAMEDATALEN];
-	char		idxname[NAMEDATALEN];
+	BuildJob	job;
 	char		search_path[256];
 	char		msg[512];
 	bool		drop_first;
+	bool		scs;
 	bool		ok;
 	bool		dropped = false;
 
@@ -593,11 +738,14 @@ observa_advisor_worker_main(Datum arg)
 	dbid = slot->dbid;
 	roleid = slot->roleid;
 	session_roleid = slot->session_roleid;
-	sql = MemoryContextStrdup(TopMemoryContext, slot->sql);
-	strlcpy(nspname, slot->nspname, sizeof(nspname));
-	strlcpy(idxname, slot->idxname, sizeof(idxname));
+	memset(&job, 0, sizeof(job));
+	job.relid = slot->relid;
+	job.sql = MemoryContextStrdup(TopMemoryContext, slot->sql);
+	strlcpy(job.nspname, slot->nspname, sizeof(job.nspname));
+	strlcpy(job.idxname, slot->idxname, sizeof(job.idxname));
 	strlcpy(search_path, slot->search_path, sizeof(search_path));
 	drop_first = slot->drop_first;
+	scs = slot->standard_conforming_strings;
 	LWLockRelease(&adv_shared->lock);
 
 	/*
@@ -616,14 +764,17 @@ observa_advisor_worker_main(Datum arg)
 	pgstat_report_appname("observa index build");
 	if (search_path[0] != '\0')
 		SetConfigOption("search_path", search_path, PGC_USERSET, PGC_S_SESSION);
+	/* the statement is read as the caller's session read it */
+	SetConfigOption("standard_conforming_strings", scs ? "on" : "off",
+					PGC_USERSET, PGC_S_SESSION);
 
 	wait_turn(slotno);
 	if (drop_first)
-		(void) drop_if_invalid(nspname, idxname);
+		(void) drop_if_invalid(&job);
 	msg[0] = '\0';
-	ok = run_sql(sql, msg, sizeof(msg));
+	ok = run_in_transaction(build_index, &job, job.sql, msg, sizeof(msg));
 	if (!ok)
-		dropped = drop_if_invalid(nspname, idxname);
+		dropped = drop_if_invalid(&job);
 
 	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
 	slot->ok = ok;

@@ -119,6 +119,7 @@ typedef struct Ctx
 	TableInfo  *tables;
 	int			ntables;
 	List	   *chosen;
+	List	   *untrusted;		/* "relid reason" strings, reported once each */
 } Ctx;
 
 /* result of choosing a candidate: which statements, costs */
@@ -375,13 +376,42 @@ add_key(AdvCandidate *c, AttrNumber att, Expr *expr, bool desc, Oid opclass)
 	return true;
 }
 
+/*
+ * Why the candidate may not become an index (an untrusted function,
+ * operator or domain in a key expression or the predicate; trust.c), or
+ * NULL.
+ */
+static char *
+cand_untrusted(AdvCandidate *c)
+{
+	char	   *reason = NULL;
+
+	for (int i = 0; i < c->ncols && reason == NULL; i++)
+		if (c->exprs[i] != NULL)
+			reason = adv_untrusted_reason((Node *) c->exprs[i], c->relid);
+	if (reason == NULL && c->pred != NIL)
+		reason = adv_untrusted_reason((Node *) c->pred, c->relid);
+	return reason;
+}
+
 static void
 add_candidate(Ctx *ctx, AdvCandidate *c, int stmt_idx)
 {
 	ListCell   *lc;
+	char	   *reason;
 
 	if (c->ncols == 0)
 		return;
+	if ((reason = cand_untrusted(c)) != NULL)
+	{
+		char	   *note = psprintf("%u %s", c->relid, reason);
+
+		foreach(lc, ctx->untrusted)
+			if (strcmp((char *) lfirst(lc), note) == 0)
+				return;
+		ctx->untrusted = lappend(ctx->untrusted, note);
+		return;
+	}
 	foreach(lc, ctx->cands)
 	{
 		AdvCandidate *o = (AdvCandidate *) lfirst(lc);
@@ -1312,6 +1342,30 @@ outrow_cmp(const void *a, const void *b)
 	return strcmp(((const OutRow *) a)->sortkey, ((const OutRow *) b)->sortkey);
 }
 
+/* one NOTICE per candidate dropped for an untrusted function (add_candidate) */
+static void
+report_untrusted(Ctx *ctx)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->untrusted)
+	{
+		char	   *note = (char *) lfirst(lc);
+		char	   *reason = strchr(note, ' ') + 1;
+		Oid			relid = (Oid) strtoul(note, NULL, 10);
+		char	   *relname = get_rel_name(relid);
+
+		if (relname == NULL)
+			continue;
+		ereport(NOTICE,
+				(errmsg("observa advisor skipped a candidate index on table %s",
+						quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												   relname)),
+				 errdetail("Its key or predicate uses %s.", reason),
+				 errhint("An index runs its functions for every row written to the table; observa recommends only functions, operators and domains owned by a superuser or by the table's owner.")));
+	}
+}
+
 /* copy the database's captured statements */
 static void
 snapshot(Ctx *ctx)
@@ -1424,6 +1478,7 @@ recommend_indexes_internal(FunctionCallInfo fcinfo, int ncols)
 							 ctx.nstmts, ctx.ntables, list_length(ctx.cands))));
 	choose(&ctx);
 	drop_redundant(&ctx);
+	report_untrusted(&ctx);
 
 	rows = palloc0(sizeof(OutRow) * Max(list_length(ctx.chosen), 1));
 	foreach(lc, ctx.chosen)
