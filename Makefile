@@ -21,8 +21,9 @@ MODULE_big  = observa
 OBJS        = $(patsubst $(obs_srcdir)/%.c,%.o,$(sort $(wildcard $(obs_srcdir)/src/*.c $(obs_srcdir)/src/advisor/*.c)))
 DATA        = $(patsubst $(obs_srcdir)/%,%,$(sort $(wildcard $(obs_srcdir)/sql/observa--*.sql)))
 PGFILEDESC  = "observa - statement latency, slow queries and index advice"
-# no LLVM bitcode: observa has no JIT-relevant code paths
-with_llvm   = no
+# no LLVM bitcode: observa has no JIT-relevant code paths ("override", or
+# the server's Makefile.global, included below, would turn it back on)
+override with_llvm = no
 
 PG_CPPFLAGS = -I$(obs_srcdir)/src -DOBSERVA_VERSION=\"$(EXTVERSION)\"
 ifdef OBSERVA_WERROR

@@ -32,6 +32,27 @@ CREATE VIEW @extschema@.info AS
 COMMENT ON VIEW @extschema@.info IS
 'state of every observa subsystem: capacity, entries, evictions, memory, resets';
 
+-- Hot standbys record and show their own statistics; what must be written
+-- to tables (snapshots) or build an index only the primary can do.  This
+-- raises read_only_sql_transaction (25006) with a hint on a standby (a
+-- null what or hint gets a generic wording).
+CREATE FUNCTION @extschema@.check_primary(what text, hint text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION '% cannot run on a standby', coalesce(what, 'this function')
+            USING ERRCODE = 'read_only_sql_transaction',
+                  HINT = coalesce(hint, 'Run it on the primary.');
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.check_primary(text, text) IS
+'raise 25006 with the given hint when the server is a hot standby';
+
 -- ==== table statistics (per operation and table) ====
 
 -- Since reset (no argument) or over the windows overlapping the last
@@ -76,13 +97,14 @@ CREATE FUNCTION @extschema@.table_stats(
     OUT p50_ms float8,
     OUT p95_ms float8,
     OUT p99_ms float8,
-    OUT stats_since timestamptz)
+    OUT stats_since timestamptz,
+    OUT covered_since timestamptz)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_table_stats_1_0'
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.table_stats(interval) IS
-'statistics per database, table and operation over the recent windows overlapping the interval';
+'statistics per database, table and operation over the recent windows covering the interval; covered_since says from when they are complete';
 
 CREATE VIEW @extschema@.table_stats AS
     SELECT * FROM @extschema@.table_stats();
@@ -126,6 +148,23 @@ COMMENT ON FUNCTION @extschema@.reset() IS
 REVOKE ALL ON FUNCTION @extschema@.reset() FROM PUBLIC;
 -- EXECUTE for PUBLIC is granted at the end of the script, after the
 -- blanket REVOKE.
+
+-- The quantiles observa's latency sketch answers for given durations,
+-- and the memory the sketch took (see docs/table_stats.md, Accuracy).
+CREATE FUNCTION @extschema@.sketch_quantiles(
+    values_ms float8[],
+    quantiles float8[],
+    repeat integer DEFAULT 1,
+    OUT value_ms float8[],
+    OUT cells integer,
+    OUT bytes integer,
+    OUT collapsed boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'observa_sketch_quantiles'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) IS
+'the quantiles observa''s latency sketch reports for these durations (ms), each counted repeat times, with the cells and bytes it used and whether it collapsed';
 
 -- ==== end table statistics ====
 
@@ -181,13 +220,14 @@ CREATE FUNCTION @extschema@.statement_stats(
     OUT p95_ms float8,
     OUT p99_ms float8,
     OUT relations regclass[],
-    OUT stats_since timestamptz)
+    OUT stats_since timestamptz,
+    OUT covered_since timestamptz)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_statement_stats_1_0'
+AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.statement_stats(interval) IS
-'statistics per normalized statement over the recent windows overlapping the interval';
+'statistics per normalized statement over the recent windows covering the interval; covered_since says from when they are complete';
 
 CREATE VIEW @extschema@.statement_stats AS
     SELECT * FROM @extschema@.statement_stats();
@@ -427,6 +467,8 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'Pass true to list the indexes, false to create them.';
     END IF;
+    PERFORM @extschema@.check_primary('observa.create_recommended_indexes()',
+        'Create indexes on the primary, which replicates them; on a standby, observa.recommend_indexes() lists what its own workload needs.');
     FOR r IN SELECT ri.index_def AS def
                FROM @extschema@.recommend_indexes() ri
               ORDER BY ri.est_improvement_pct DESC, ri.index_def COLLATE "C" LOOP
@@ -511,13 +553,14 @@ CREATE FUNCTION @extschema@.tenant_stats(
     OUT p99_ms double precision,
     OUT share_of_total_time double precision,
     OUT top_tables text[],
-    OUT error_bound_ms double precision)
+    OUT error_bound_ms double precision,
+    OUT covered_since timestamptz)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_0'
+AS 'MODULE_PATHNAME', 'observa_tenant_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION @extschema@.tenant_stats(interval) IS
-'per-tenant statistics over the time windows covering the last "since"';
+'per-tenant statistics over the time windows covering the last "since"; covered_since says from when they are complete';
 
 CREATE VIEW @extschema@.tenant_stats AS
     SELECT * FROM @extschema@.tenant_stats();
@@ -742,6 +785,8 @@ DECLARE
     ntab integer;
     nstmt integer;
 BEGIN
+    PERFORM @extschema@.check_primary('observa.snapshot()',
+        'Snapshots are stored in tables, which only the primary can write: take them on the primary; on a standby, observa.compare() can compare a snapshot taken on the primary with this standby''s statistics.');
     PERFORM @extschema@.check_snapshot_label(label, false);
     BEGIN
         INSERT INTO @extschema@.snapshot_meta (label, taken_at, observa_version, table_rows, statement_rows)
@@ -780,6 +825,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM @extschema@.version();
+    PERFORM @extschema@.check_primary('observa.drop_snapshot()',
+        'Snapshots are stored in tables, which only the primary can write: take them on the primary; on a standby, observa.compare() can compare a snapshot taken on the primary with this standby''s statistics.');
     PERFORM @extschema@.check_snapshot_label(label, false);
     DELETE FROM @extschema@.snapshot_meta m WHERE m.label = drop_snapshot.label;
     IF NOT FOUND THEN
@@ -1594,10 +1641,14 @@ BEGIN
     WITH idx AS (
         SELECT i.indexrelid AS oid, i.indrelid AS relid, n.nspname, t.relname AS tab,
                c.relname AS iname, c.relam AS am,
-               -- each key column: its definition, operator class, collation, ASC/DESC/NULLS
-               ARRAY(SELECT pg_get_indexdef(i.indexrelid, k + 1, false) || ' ' || i.indclass[k]
-                            || ' ' || i.indcollation[k] || ' ' || i.indoption[k]
-                       FROM generate_series(0, i.indnkeyatts - 1) k ORDER BY k) AS keysig,
+               -- each key column (definition, operator class, collation,
+               -- ASC/DESC/NULLS) prefixed by its length and joined: one
+               -- index's keys lead another's exactly when its text starts
+               -- the other's
+               (SELECT string_agg(length(e) || ':' || e, '' ORDER BY k)
+                  FROM (SELECT k, pg_get_indexdef(i.indexrelid, k + 1, false) || ' ' || i.indclass[k]
+                                  || ' ' || i.indcollation[k] || ' ' || i.indoption[k] AS e
+                          FROM generate_series(0, i.indnkeyatts - 1) k) s) AS keytext,
                ARRAY(SELECT pg_get_indexdef(i.indexrelid, k + 1, true)
                        FROM generate_series(0, i.indnkeyatts - 1) k ORDER BY k) AS keycols,
                ARRAY(SELECT pg_get_indexdef(i.indexrelid, k + 1, true)
@@ -1626,19 +1677,25 @@ BEGIN
                row_number() OVER w AS rk,
                first_value(x.oid) OVER w AS keeper
           FROM idx x
-        WINDOW w AS (PARTITION BY x.relid, x.am, x.keysig, x.inccols, x.pred
+        WINDOW w AS (PARTITION BY x.relid, x.am, x.keytext, x.inccols, x.pred
                      ORDER BY x.protected DESC, x.scans DESC, x.oid)
     ),
     kept AS (SELECT * FROM grp WHERE rk = 1),
-    pairs AS (  -- btree a's keys a proper prefix of b's, same predicate
-        SELECT a.oid AS a, b.oid AS b, b.size AS bsize, b.protected AS bprot
-          FROM kept a
-          JOIN kept b ON b.relid = a.relid AND b.am = a.am AND b.oid <> a.oid
-                     AND a.pred IS NOT DISTINCT FROM b.pred
-                     AND cardinality(a.keysig) < cardinality(b.keysig)
-                     AND b.keysig[1:cardinality(a.keysig)] = a.keysig
-                     AND a.inccols <@ (b.keycols || b.inccols)
-         WHERE a.am = (SELECT m.oid FROM pg_am m WHERE m.amname = 'btree') AND NOT a.protected
+    pairs AS (  -- btree a's keys a proper prefix of b's, same predicate;
+                -- paired within each table (one table's indexes at a time)
+        SELECT (a ->> 'oid')::oid AS a, (b ->> 'oid')::oid AS b,
+               (b ->> 'size')::bigint AS bsize, (b ->> 'prot')::boolean AS bprot
+          FROM (SELECT jsonb_agg(jsonb_build_object(
+                           'oid', k.oid, 'kt', k.keytext, 'pred', k.pred, 'keys', to_jsonb(k.keycols),
+                           'inc', to_jsonb(k.inccols), 'size', k.size, 'prot', k.protected)) AS items
+                  FROM kept k
+                 WHERE k.am = (SELECT m.oid FROM pg_am m WHERE m.amname = 'btree')
+                 GROUP BY k.relid) t,
+               jsonb_array_elements(t.items) a, jsonb_array_elements(t.items) b
+         WHERE NOT (a ->> 'prot')::boolean AND a ->> 'oid' <> b ->> 'oid'
+           AND length(b ->> 'kt') > length(a ->> 'kt') AND starts_with(b ->> 'kt', a ->> 'kt')
+           AND a -> 'pred' = b -> 'pred'
+           AND a -> 'inc' <@ ((b -> 'keys') || (b -> 'inc'))
     ),
     pfx AS (    -- cover each by an index that is kept itself
         SELECT DISTINCT ON (p.a) p.a AS oid, p.b AS by_oid
@@ -1859,7 +1916,30 @@ DECLARE
     rows_svg text := '';
     legend text := '';
 BEGIN
-    out := '<h3>Operations on tables, by total time</h3><div class="grid">';
+    -- per operation: the tables' buckets summed (a statement that touches
+    -- several tables counts once per table, as in table_stats)
+    out := '<h3>Operations, by total time</h3><div class="grid">';
+    FOR r IN
+        SELECT o.operation, o.calls, o.total_ms, b.le, b.cum
+          FROM (SELECT t.operation, sum(t.calls) AS calls, sum(t.total_time_ms) AS total_ms
+                  FROM @extschema@.table_stats t GROUP BY t.operation
+                 ORDER BY 3 DESC NULLS LAST, 1 LIMIT 4) o
+          JOIN LATERAL (SELECT array_agg(y.le ORDER BY y.le) AS le, array_agg(y.n ORDER BY y.le) AS cum
+                          FROM (SELECT x.le_ms AS le, sum(x.count)::bigint AS n
+                                  FROM @extschema@.table_latency_buckets(bounds) x
+                                 WHERE x.operation = o.operation GROUP BY x.le_ms) y) b ON true
+         ORDER BY o.total_ms DESC NULLS LAST, o.operation
+    LOOP
+        out := out || format('<figure class="dist"><figcaption><b>%s</b> <span class="dim">%s calls on tables · %s ms total</span></figcaption>%s</figure>',
+            @extschema@.html_escape(r.operation), r.calls, round(r.total_ms::numeric, 1),
+            @extschema@.html_histogram(r.le, r.cum, '{}'));
+    END LOOP;
+    IF out ~ '<div class="grid">$' THEN
+        out := out || '<p class="none">No statement on a table recorded yet.</p>';
+    END IF;
+    out := out || '</div><p class="dim legend">Summed over tables: a statement on several tables counts once for each.</p>';
+
+    out := out || '<h3>Operations on tables, by total time</h3><div class="grid">';
     FOR r IN
         SELECT t.*, b.le, b.cum
           FROM (SELECT * FROM @extschema@.table_stats ORDER BY total_time_ms DESC NULLS LAST,
@@ -1877,7 +1957,7 @@ BEGIN
             @extschema@.html_histogram(r.le, r.cum,
                 jsonb_build_object('p50', r.p50_ms, 'p95', r.p95_ms, 'p99', r.p99_ms)));
     END LOOP;
-    IF out = '<h3>Operations on tables, by total time</h3><div class="grid">' THEN
+    IF out ~ '<h3>Operations on tables, by total time</h3><div class="grid">$' THEN
         out := out || '<p class="none">No statement on a table recorded yet.</p>';
     END IF;
     out := out || '</div>';
@@ -2207,6 +2287,7 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.version() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.info() TO PUBLIC;
 GRANT SELECT ON @extschema@.info TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.check_primary(text, text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.slow_queries(integer) TO PUBLIC;
 
 -- table statistics: readable by PUBLIC (must follow the blanket REVOKE)
@@ -2214,6 +2295,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.table_stats() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.table_stats(interval) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.table_percentiles(float8[]) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.table_latency_buckets(float8[]) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) TO PUBLIC;
 GRANT SELECT ON @extschema@.table_stats TO PUBLIC;
 
 -- statement statistics: readable by PUBLIC (texts are filtered per role)

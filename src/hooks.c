@@ -3,7 +3,8 @@
  * hooks.c
  *		Executor and utility hooks: time each tracked statement, build its
  *		statement sample (sample.h) when it ends, normally or with an error,
- *		and hand the sample to every recorder.
+ *		and hand the sample to every recorder of the room table (rooms.h).
+ *		This file names no room.
  *
  * Timing: a statement's duration is the wall time from the start of
  * ExecutorStart to the end of ExecutorFinish, or inside ProcessUtility for
@@ -39,10 +40,29 @@
  * 0), the utility hook refuses every utility statement; one backend-local
  * integer test per utility statement.
  *
- * Nesting: nesting_level counts executor and utility levels as
- * pg_stat_statements does; observa.track decides which levels are timed.
- * EXECUTE and PREPARE are not themselves timed (the executed statement is),
- * and do not add a level.  DEALLOCATE is timed, as in pg_stat_statements 16.
+ * Nesting: obs_nesting_depth (core.c) counts executor and utility levels
+ * as pg_stat_statements does; observa.track (core.c) decides which levels
+ * are timed.  EXECUTE and PREPARE are not themselves timed (the executed
+ * statement is), and do not add a level.  DEALLOCATE is timed, as in
+ * pg_stat_statements 16.
+ *
+ * I/O, WAL and JIT counters (sample.h), taken as pg_stat_statements takes
+ * them: pgBufferUsage and pgWalUsage are copied when ExecutorRun and
+ * ExecutorFinish start and their difference added up when they return
+ * (utility statements: around ProcessUtility), so nested statements count
+ * in their callers too; the leader's JIT instrumentation is read at
+ * ExecutorEnd.  Copies and subtractions of backend-local structs: no lock,
+ * no clock read, no allocation.
+ *
+ * Planning: planning is a nesting level of its own (statements it runs,
+ * e.g. in constant folding, are nested), as in pg_stat_statements 17.
+ * With observa.track_planning on, the planner hook times the planning of
+ * a tracked statement (two more clock reads) and takes its buffer and WAL
+ * usage; the result waits in one backend-local slot for the next
+ * ExecutorStart at the same level, which takes it if it is the same
+ * statement (queryid) and drops it otherwise.  So planning is counted for
+ * statements that then run; a statement planned and never executed (an
+ * EXPLAIN without ANALYZE, a portal closed before Execute) is not.
  *
  * Utility statements that differ only in a name or a constant (SAVEPOINT,
  * FETCH, SET, ...) are recorded under observa's own query id
@@ -54,37 +74,44 @@
 
 #include "access/parallel.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
+#include "jit/jit.h"
 #include "miscadmin.h"
+#include "optimizer/planner.h"
 #include "portability/instr_time.h"
 #include "tcop/utility.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "observa.h"
+#include "core.h"
+#include "hooks.h"
 #include "relations.h"
+#include "rooms.h"
 #include "sandbox.h"
 #include "utility_id.h"
 
-typedef enum ObsTrackLevel
+static bool obs_track_planning = false;
+
+/* pgBufferUsage and pgWalUsage when a measured call started */
+typedef struct ObsUsageMark
 {
-	OBS_TRACK_NONE,
-	OBS_TRACK_TOP,
-	OBS_TRACK_ALL
-} ObsTrackLevel;
+	BufferUsage buf;
+	WalUsage	wal;
+} ObsUsageMark;
 
-static const struct config_enum_entry track_options[] = {
-	{"none", OBS_TRACK_NONE, false},
-	{"top", OBS_TRACK_TOP, false},
-	{"all", OBS_TRACK_ALL, false},
-	{NULL, 0, false}
-};
+/* the planning of a statement, waiting for its ExecutorStart */
+typedef struct ObsPlanned
+{
+	bool		valid;
+	int			level;			/* nesting level of the statement */
+	uint64		queryid;
+	double		ms;
+	BufferUsage buf;
+	WalUsage	wal;
+} ObsPlanned;
 
-static int	obs_track = OBS_TRACK_TOP;
-static bool obs_track_utility = true;
-
-/* current executor/utility nesting depth */
-static int	nesting_level = 0;
+static ObsPlanned pending_plan;
 
 /* timing state of one executor statement */
 typedef struct ObsQueryState
@@ -98,6 +125,10 @@ typedef struct ObsQueryState
 	int			level;			/* nesting level at ExecutorStart */
 	bool		linked;			/* still in active_queries */
 	bool		recorded;		/* sample already emitted */
+	BufferUsage bufusage;		/* summed over Run and Finish (+ planning) */
+	WalUsage	walusage;
+	bool		planned;		/* its planning was timed */
+	double		plan_ms;
 	MemoryContextCallback cb;
 } ObsQueryState;
 
@@ -108,10 +139,12 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static planner_hook_type prev_planner = NULL;
 
 static void obs_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
-							uint64 count, bool execute_once);
+							uint64 count);
+OBS_EXECUTOR_RUN_WRAPPER(obs_ExecutorRun)
 static void obs_ExecutorFinish(QueryDesc *queryDesc);
 static void obs_ExecutorEnd(QueryDesc *queryDesc);
 static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -120,11 +153,10 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   ParamListInfo params,
 							   QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
+static PlannedStmt *obs_planner(Query *parse, const char *query_string,
+								int cursorOptions, ParamListInfo boundParams);
 
-#define obs_enabled(level) \
-	(!IsParallelWorker() && \
-	 (obs_track == OBS_TRACK_ALL || \
-	  (obs_track == OBS_TRACK_TOP && (level) == 0)))
+#define obs_enabled(level) obs_track_level(level)
 
 /* utility statements timed as such (the executed statement is timed instead) */
 #define OBS_TIMED_UTILITY(n) \
@@ -133,21 +165,11 @@ static void obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 void
 obs_hooks_init(void)
 {
-	DefineCustomEnumVariable("observa.track",
-							 "Selects which statements observa times.",
-							 "top: statements issued by clients; all: also statements nested in functions; none: nothing.",
-							 &obs_track,
-							 OBS_TRACK_TOP,
-							 track_options,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("observa.track_utility",
-							 "Selects whether observa times utility statements.",
-							 NULL,
-							 &obs_track_utility,
-							 true,
+	DefineCustomBoolVariable("observa.track_planning",
+							 "Selects whether observa times planning.",
+							 "Off by default, as in pg_stat_statements: it costs two clock reads per planning.",
+							 &obs_track_planning,
+							 false,
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
@@ -155,43 +177,29 @@ obs_hooks_init(void)
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = obs_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;
-	ExecutorRun_hook = obs_ExecutorRun;
+	ExecutorRun_hook = OBS_EXECUTOR_RUN_HOOK(obs_ExecutorRun);
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = obs_ExecutorFinish;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = obs_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = obs_ProcessUtility;
-}
-
-int
-obs_nesting_level(void)
-{
-	return nesting_level;
-}
-
-/*
- * Would a statement at this nesting level be timed?  For rooms that act
- * before the executor (query_text.c stores texts at parse analysis).
- */
-bool
-obs_would_track(int level, bool utility)
-{
-	if (utility && !obs_track_utility)
-		return false;
-	return obs_enabled(level);
+	prev_planner = planner_hook;
+	planner_hook = obs_planner;
 }
 
 /* hand a finished sample to every recorder */
 static void
 obs_dispatch(const ObsSample *sample)
 {
-	obs_table_stats_record(sample);
-	obs_statement_stats_record(sample);
-	obs_query_text_record(sample);
-	obs_slow_ring_record(sample);
-	obs_advisor_record(sample);
-	obs_tenant_stats_record(sample);
+	int			i;
+
+	OBS_COUNT_STATEMENT();
+	for (i = 0; i < obs_nrooms; i++)
+	{
+		if (obs_rooms[i].record)
+			obs_rooms[i].record(sample);
+	}
 }
 
 static void
@@ -277,6 +285,85 @@ returns_rows_through_portal(QueryDesc *queryDesc)
 		!queryDesc->plannedstmt->hasModifyingCTE;
 }
 
+/* note the usage counters when a measured call starts (two struct copies) */
+static inline void
+usage_mark(ObsUsageMark *mark)
+{
+	mark->buf = pgBufferUsage;
+	mark->wal = pgWalUsage;
+}
+
+/* add what was used since mark to buf and wal */
+static inline void
+usage_accum(BufferUsage *buf, WalUsage *wal, const ObsUsageMark *mark)
+{
+	BufferUsageAccumDiff(buf, &pgBufferUsage, &mark->buf);
+	WalUsageAccumDiff(wal, &pgWalUsage, &mark->wal);
+}
+
+/* the sample's plain counters, as pg_stat_statements sums them */
+static void
+usage_fill(ObsUsage *u, const BufferUsage *b, const WalUsage *w,
+		   const JitInstrumentation *jit)
+{
+	u->v[OBS_U_SHARED_BLKS_HIT] = b->shared_blks_hit;
+	u->v[OBS_U_SHARED_BLKS_READ] = b->shared_blks_read;
+	u->v[OBS_U_SHARED_BLKS_DIRTIED] = b->shared_blks_dirtied;
+	u->v[OBS_U_SHARED_BLKS_WRITTEN] = b->shared_blks_written;
+	u->v[OBS_U_LOCAL_BLKS_HIT] = b->local_blks_hit;
+	u->v[OBS_U_LOCAL_BLKS_READ] = b->local_blks_read;
+	u->v[OBS_U_LOCAL_BLKS_DIRTIED] = b->local_blks_dirtied;
+	u->v[OBS_U_LOCAL_BLKS_WRITTEN] = b->local_blks_written;
+	u->v[OBS_U_TEMP_BLKS_READ] = b->temp_blks_read;
+	u->v[OBS_U_TEMP_BLKS_WRITTEN] = b->temp_blks_written;
+	u->v[OBS_U_BLK_READ_TIME] = obs_bufusage_read_ms(b);
+	u->v[OBS_U_BLK_WRITE_TIME] = obs_bufusage_write_ms(b);
+	u->v[OBS_U_TEMP_BLK_READ_TIME] = INSTR_TIME_GET_MILLISEC(b->temp_blk_read_time);
+	u->v[OBS_U_TEMP_BLK_WRITE_TIME] = INSTR_TIME_GET_MILLISEC(b->temp_blk_write_time);
+	u->v[OBS_U_WAL_RECORDS] = w->wal_records;
+	u->v[OBS_U_WAL_FPI] = w->wal_fpi;
+	u->v[OBS_U_WAL_BYTES] = (double) w->wal_bytes;
+	if (jit == NULL)
+		return;					/* the JIT counters stay zero */
+	u->v[OBS_U_JIT_FUNCTIONS] = jit->created_functions;
+	u->v[OBS_U_JIT_GENERATION_TIME] = INSTR_TIME_GET_MILLISEC(jit->generation_counter);
+	u->v[OBS_U_JIT_INLINING_TIME] = INSTR_TIME_GET_MILLISEC(jit->inlining_counter);
+	u->v[OBS_U_JIT_OPTIMIZATION_TIME] = INSTR_TIME_GET_MILLISEC(jit->optimization_counter);
+	u->v[OBS_U_JIT_EMISSION_TIME] = INSTR_TIME_GET_MILLISEC(jit->emission_counter);
+	/* a count is one statement that spent time in the step */
+	u->v[OBS_U_JIT_INLINING_COUNT] = u->v[OBS_U_JIT_INLINING_TIME] != 0;
+	u->v[OBS_U_JIT_OPTIMIZATION_COUNT] = u->v[OBS_U_JIT_OPTIMIZATION_TIME] != 0;
+	u->v[OBS_U_JIT_EMISSION_COUNT] = u->v[OBS_U_JIT_EMISSION_TIME] != 0;
+}
+
+/*
+ * At ExecutorStart of a statement at level: take the waiting planning if
+ * it is this statement's, drop it if it belongs to this level anyway.
+ */
+static inline void
+take_planning(ObsQueryState *state, uint64 queryid, int level)
+{
+	if (likely(!pending_plan.valid) || pending_plan.level != level)
+		return;
+	pending_plan.valid = false;
+	if (state == NULL || pending_plan.queryid != queryid)
+		return;
+	state->planned = true;
+	state->plan_ms = pending_plan.ms;
+	state->bufusage = pending_plan.buf;
+	state->walusage = pending_plan.wal;
+}
+
+/* the planning taken by take_planning(), into the statement's state */
+static void
+copy_planning(ObsQueryState *dst, const ObsQueryState *src)
+{
+	dst->planned = true;
+	dst->plan_ms = src->plan_ms;
+	dst->bufusage = src->bufusage;
+	dst->walusage = src->walusage;
+}
+
 /* build and dispatch the sample of an executor statement */
 static void
 record_query(ObsQueryState *state, QueryDesc *queryDesc, bool failed)
@@ -297,6 +384,11 @@ record_query(ObsQueryState *state, QueryDesc *queryDesc, bool failed)
 	sample.rows = queryDesc->estate ? queryDesc->estate->es_processed : 0;
 	sample.failed = failed;
 	sample.sqlerrcode = failed ? geterrcode() : 0;
+	usage_fill(&sample.usage, &state->bufusage, &state->walusage,
+			   (queryDesc->estate && queryDesc->estate->es_jit) ?
+			   &queryDesc->estate->es_jit->instr : NULL);
+	sample.planned = state->planned;
+	sample.plan_ms = state->plan_ms;
 	sample.query_desc = queryDesc;
 	sample.pstmt = queryDesc->plannedstmt;
 	sample.source_text = queryDesc->sourceText;
@@ -313,9 +405,12 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	instr_time	start;
 	ObsQueryState *state;
 	MemoryContext oldcxt;
+	int			i;
+	ObsQueryState planned;
 
-	if (!obs_enabled(nesting_level) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	if (!obs_enabled(obs_nesting_depth) || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
+		take_planning(NULL, 0, obs_nesting_depth);
 		if (prev_ExecutorStart)
 			prev_ExecutorStart(queryDesc, eflags);
 		else
@@ -324,8 +419,15 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	}
 
 	/* rooms that need instrumentation ask for it now */
-	obs_slow_ring_executor_start(queryDesc, eflags);
-	obs_advisor_executor_start(queryDesc, eflags);
+	for (i = 0; i < obs_nrooms; i++)
+	{
+		if (obs_rooms[i].executor_start)
+			obs_rooms[i].executor_start(queryDesc, eflags);
+	}
+
+	/* the statement's planning, if it was timed, comes with it */
+	planned.planned = false;
+	take_planning(&planned, queryDesc->plannedstmt->queryId, obs_nesting_depth);
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
@@ -340,7 +442,9 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		ObsQueryState failed_state;
 
 		memset(&failed_state, 0, sizeof(failed_state));
-		failed_state.level = nesting_level;
+		failed_state.level = obs_nesting_depth;
+		if (planned.planned)
+			copy_planning(&failed_state, &planned);
 		accumulate(&failed_state, start);
 		record_query(&failed_state, queryDesc, true);
 		PG_RE_THROW();
@@ -351,7 +455,9 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	state = palloc0(sizeof(ObsQueryState));
 	MemoryContextSwitchTo(oldcxt);
 	state->query_desc = queryDesc;
-	state->level = nesting_level;
+	state->level = obs_nesting_depth;
+	if (planned.planned)
+		copy_planning(state, &planned);
 	state->cb.func = state_reset_callback;
 	state->cb.arg = state;
 	MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt,
@@ -366,35 +472,36 @@ obs_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 static void
-obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				bool execute_once)
+obs_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
+	ObsUsageMark mark;
 
 	if (state)
+	{
 		segment_open(state);
-	nesting_level++;
+		usage_mark(&mark);
+	}
+	obs_nesting_depth++;
 	PG_TRY();
 	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(OBS_EXECUTOR_RUN_ARGS(queryDesc, direction, count,
-												   execute_once));
-		else
-			standard_ExecutorRun(OBS_EXECUTOR_RUN_ARGS(queryDesc, direction,
-													   count, execute_once));
+		obs_call_ExecutorRun(prev_ExecutorRun, queryDesc, direction, count);
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 		if (state)
 		{
+			usage_accum(&state->bufusage, &state->walusage, &mark);
 			segment_close(state);
 			record_query(state, queryDesc, true);
 		}
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
+	obs_nesting_depth--;
+	if (state)
+		usage_accum(&state->bufusage, &state->walusage, &mark);
 	/* control may go back to the client: see the header comment */
 	if (state && (state->returns_rows ||
 				  (count != 0 && queryDesc->estate->es_processed >= count)))
@@ -406,13 +513,16 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 {
 	ObsQueryState *state = active_queries ? find_state(queryDesc) : NULL;
 	bool		timed = (state != NULL && !state->returns_rows);
+	ObsUsageMark mark;
 
 	/* a statement returning rows has nothing to time here (never ran: close) */
 	if (state && !timed)
 		segment_close(state);
 	if (timed)
 		segment_open(state);
-	nesting_level++;
+	if (state)
+		usage_mark(&mark);
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorFinish)
@@ -422,16 +532,19 @@ obs_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
+		obs_nesting_depth--;
 		if (state)
 		{
+			usage_accum(&state->bufusage, &state->walusage, &mark);
 			segment_close(state);
 			record_query(state, queryDesc, true);
 		}
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
+	obs_nesting_depth--;
+	if (state)
+		usage_accum(&state->bufusage, &state->walusage, &mark);
 	if (timed)
 		segment_close(state);
 }
@@ -456,10 +569,12 @@ obs_ExecutorEnd(QueryDesc *queryDesc)
 
 /* the sample of a utility statement; relations resolved beforehand */
 static void
-record_utility(ObsSample *sample, instr_time start, QueryCompletion *qc,
-			   bool failed)
+record_utility(ObsSample *sample, instr_time start, const ObsUsageMark *mark,
+			   QueryCompletion *qc, bool failed)
 {
 	instr_time	now;
+	BufferUsage buf;
+	WalUsage	wal;
 
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, start);
@@ -467,6 +582,10 @@ record_utility(ObsSample *sample, instr_time start, QueryCompletion *qc,
 	sample->rows = (!failed && qc) ? qc->nprocessed : 0;
 	sample->failed = failed;
 	sample->sqlerrcode = failed ? geterrcode() : 0;
+	memset(&buf, 0, sizeof(buf));
+	memset(&wal, 0, sizeof(wal));
+	usage_accum(&buf, &wal, mark);
+	usage_fill(&sample->usage, &buf, &wal, NULL);
 	obs_dispatch(sample);
 }
 
@@ -479,12 +598,13 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	ObsSample	sample;
 	instr_time	start;
+	ObsUsageMark mark;
 
 	/* re-planning another role's statement runs no utility statement */
 	if (unlikely(obs_sandbox_depth > 0))
 		obs_sandbox_refuse_utility(parsetree);
 
-	if (!obs_track_utility || !obs_enabled(nesting_level) ||
+	if (!obs_would_track(obs_nesting_depth, true) ||
 		!OBS_TIMED_UTILITY(parsetree))
 	{
 		if (prev_ProcessUtility)
@@ -499,8 +619,8 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	memset(&sample, 0, sizeof(sample));
 	sample.dbid = MyDatabaseId;
 	sample.userid = GetUserId();
-	sample.nesting_level = nesting_level;
-	sample.toplevel = (nesting_level == 0);
+	sample.nesting_level = obs_nesting_depth;
+	sample.toplevel = (obs_nesting_depth == 0);
 	obs_sample_from_utility(&sample, pstmt);
 	sample.pstmt = pstmt;
 	sample.source_text = queryString;
@@ -511,8 +631,9 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 										 pstmt->stmt_location, pstmt->stmt_len,
 										 pstmt->queryId);
 
+	usage_mark(&mark);
 	INSTR_TIME_SET_CURRENT(start);
-	nesting_level++;
+	obs_nesting_depth++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -524,11 +645,67 @@ obs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_CATCH();
 	{
-		nesting_level--;
-		record_utility(&sample, start, qc, true);
+		obs_nesting_depth--;
+		record_utility(&sample, start, &mark, qc, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
-	record_utility(&sample, start, qc, false);
+	obs_nesting_depth--;
+	record_utility(&sample, start, &mark, qc, false);
+}
+
+static PlannedStmt *
+call_planner(Query *parse, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams)
+{
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/*
+ * Planner hook: planning is one nesting level deeper; with
+ * observa.track_planning, a tracked statement's planning is timed and its
+ * usage taken, for the statement's ExecutorStart (see the header comment).
+ */
+static PlannedStmt *
+obs_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	bool		timed;
+	int			level = obs_nesting_depth;
+	ObsUsageMark mark;
+	instr_time	start;
+	instr_time	duration;
+
+	timed = obs_track_planning && parse->queryId != UINT64CONST(0) &&
+		obs_enabled(level);
+	if (timed)
+	{
+		usage_mark(&mark);
+		INSTR_TIME_SET_CURRENT(start);
+	}
+	obs_nesting_depth++;
+	PG_TRY();
+	{
+		result = call_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		obs_nesting_depth--;
+	}
+	PG_END_TRY();
+	if (!timed)
+		return result;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	memset(&pending_plan, 0, sizeof(pending_plan));
+	usage_accum(&pending_plan.buf, &pending_plan.wal, &mark);
+	pending_plan.ms = INSTR_TIME_GET_MILLISEC(duration);
+	pending_plan.queryid = parse->queryId;
+	pending_plan.level = level;
+	pending_plan.valid = true;
+	return result;
 }

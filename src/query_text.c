@@ -25,11 +25,13 @@
  * prepared statement has its own text).
  *
  * Storage: a shared dynahash of at most observa.max_query_texts entries,
- * each with an inline slot of observa.max_query_text + 1 bytes.  Texts
- * longer than that are cut at a character boundary and end with the
- * marker "..." (and are flagged truncated).  A removed entry goes back to
- * dynahash's free list, so garbage is reclaimed at once and shared memory
- * never grows.
+ * each pointing at its text in a byte arena of observa.query_text_memory:
+ * a text takes what it needs, not a worst-case slot.  Texts longer than
+ * observa.max_query_text are cut at a character boundary and end with the
+ * marker "..." (and are flagged truncated).  New texts are appended; a
+ * removed text leaves garbage, reclaimed when the arena is full by moving
+ * the live texts together (qt_compact, under the exclusive lock); when
+ * that is not enough the least recently used texts are evicted first.
  *
  * Eviction: each entry carries a stamp, the value of a global insert clock
  * when it was last stored or used (parsed again, executed, read).  When the
@@ -46,12 +48,13 @@
  * harmless.  This module never calls out of itself while holding its lock,
  * so callers may hold their own locks when they call us.
  *
- * Persistence: when the postmaster exits normally it saves the texts to
- * pg_stat/observa_query_text.stat (oldest first); they are reloaded, and
- * the file removed, when shared memory is next created.  Nothing is saved
- * after a crash (shared memory reset), nor when a process died inside an
- * exclusive section (QtShared.writing still set: the table may be
- * inconsistent).
+ * Persistence (persist.c's format): when the postmaster exits normally it
+ * saves the texts to pg_stat/observa_query_text.stat, oldest first; they
+ * are reloaded, and the file removed, when shared memory is next created
+ * after a clean shutdown (a first pass checks every length).  Nothing is
+ * saved after a crash (shared memory reset), nor when a process died
+ * inside an exclusive section (QtShared.writing still set: the table may
+ * be inconsistent).
  *
  * Cost on the hot path: normalization (palloc, scanner) happens only when
  * a text is missing, outside any lock.  A backend-local cache remembers
@@ -83,9 +86,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/queryjumble.h"
 
 #include "observa.h"
+#include "persist.h"
 #include "query_text.h"
 #include "utility_id.h"
 
@@ -97,9 +100,7 @@
 #define QT_EVICT_PERCENT 5
 
 /* texts saved at shutdown, reloaded (then removed) at start-up */
-#define QT_DUMP_FILE PGSTAT_STAT_PERMANENT_DIRECTORY "/observa_query_text.stat"
-#define QT_DUMP_MAGIC 0x4F425154	/* "OBQT" */
-#define QT_DUMP_FORMAT 2		/* 2: keys with the role; 1 (observa 1.0) had none */
+#define QT_DUMP_FORMAT 3		/* 3: persist.c's file; 2: keys with the role */
 
 /* backend-local cache of keys found stored (power of two) */
 #define QT_LOCAL_SLOTS 256
@@ -124,8 +125,10 @@ typedef struct QtEntry
 	pg_atomic_uint64 stamp;		/* insert clock when last stored/used */
 	int32		len;			/* bytes in text, without the NUL */
 	bool		truncated;		/* text was cut and ends with the marker */
-	char		text[FLEXIBLE_ARRAY_MEMBER];	/* qt_max_text + 1 bytes */
+	uint32		off;			/* the text (and a NUL) in the arena */
 } QtEntry;
+
+#define QT_TEXT(entry) (qt_arena + (entry)->off)
 
 typedef struct QtShared
 {
@@ -139,6 +142,12 @@ typedef struct QtShared
 	int64		ntruncated;		/* stored texts that are truncated */
 	int64		text_bytes;		/* bytes of all stored texts */
 	int64		resets;			/* obs_query_text_reset() calls since start */
+	uint64		arena_size;		/* bytes of the text arena */
+	uint64		arena_used;		/* bytes handed out (live and garbage) */
+	uint64		arena_garbage;	/* of which texts removed since compaction */
+	int64		compactions;	/* times the arena was compacted */
+	int64		not_stored;		/* texts that found no room even then */
+	char		file_state[160];	/* what start-up did with the saved file */
 	bool		writing;		/* inside an exclusive section: a process that
 								 * dies here may leave the table inconsistent,
 								 * so the shutdown save is skipped */
@@ -153,7 +162,9 @@ typedef struct QtLocalSeen
 } QtLocalSeen;
 
 static QtShared *qt_shared = NULL;
+static char *qt_arena = NULL;
 static HTAB *qt_hash = NULL;
+static int	qt_memory = 2 * 1024 * 1024;	/* observa.query_text_memory */
 static QtLocalSeen qt_local[QT_LOCAL_SLOTS];
 
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
@@ -163,18 +174,27 @@ static void qt_post_parse_analyze(ParseState *pstate, Query *query,
 static void qt_insert_locked(const QtKey *key, const char *text, int len,
 							 bool truncated);
 static int	qt_cmp_stamp(const void *a, const void *b);
+static int	qt_lock_id = 0;		/* lock counter (core.h) */
 static void qt_load(void);
 static void qt_shmem_exit(int code, Datum arg);
 
 static Size
 qt_entry_size(void)
 {
-	return MAXALIGN(offsetof(QtEntry, text) + qt_max_text + 1);
+	return MAXALIGN(sizeof(QtEntry));
+}
+
+/* the arena holds at least one text of the longest kind */
+static Size
+qt_arena_bytes(void)
+{
+	return MAXALIGN(Max((Size) qt_memory, (Size) qt_max_text + 1));
 }
 
 void
 obs_query_text_init(void)
 {
+	qt_lock_id = obs_lock_counter("query_text");
 	DefineCustomIntVariable("observa.max_query_text",
 							"Longest statement text observa keeps, in bytes.",
 							"Longer texts are truncated and end with \"...\".",
@@ -197,6 +217,17 @@ obs_query_text_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("observa.query_text_memory",
+							"Shared memory for the statement texts observa keeps.",
+							"Texts take what they need; when it is full the least recently used texts are evicted.",
+							&qt_memory,
+							2 * 1024 * 1024,
+							64 * 1024,
+							INT_MAX / 2,
+							PGC_POSTMASTER,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
 	/* texts are keyed by the core query id: make sure it is computed */
 	EnableQueryId();
 
@@ -207,7 +238,7 @@ obs_query_text_init(void)
 Size
 obs_query_text_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(QtShared)),
+	return add_size(add_size(MAXALIGN(sizeof(QtShared)), qt_arena_bytes()),
 					hash_estimate_size(qt_capacity, qt_entry_size()));
 }
 
@@ -218,10 +249,14 @@ obs_query_text_shmem_startup(void)
 	HASHCTL		info;
 	bool		found;
 
-	qt_shared = ShmemInitStruct("observa query_text", sizeof(QtShared), &found);
+	qt_shared = ShmemInitStruct("observa query_text",
+								MAXALIGN(sizeof(QtShared)) + qt_arena_bytes(), &found);
+	qt_arena = (char *) qt_shared + MAXALIGN(sizeof(QtShared));
 	if (!found)
 	{
 		memset(qt_shared, 0, sizeof(QtShared));
+		qt_shared->arena_size = qt_arena_bytes();
+		strlcpy(qt_shared->file_state, "no file", sizeof(qt_shared->file_state));
 		qt_shared->tranche_id = LWLockNewTrancheId();
 		LWLockInitialize(&qt_shared->lock, qt_shared->tranche_id);
 		pg_atomic_init_u64(&qt_shared->clock, 0);
@@ -244,112 +279,155 @@ obs_query_text_shmem_startup(void)
 		qt_load();
 }
 
-/* fread exactly n bytes */
-static bool
-qt_read(FILE *file, void *buf, size_t n)
+/* ----------------------------------------------------------------
+ * persistence (persist.c's format): one record per text, oldest first
+ * ---------------------------------------------------------------- */
+
+typedef struct QtRecord
 {
-	return fread(buf, 1, n, file) == n;
+	Oid			dbid;
+	Oid			userid;
+	uint64		queryid;
+	int32		len;			/* bytes of text that follow (no marker) */
+	int32		truncated;
+} QtRecord;
+
+static void
+qt_file_shape(ObsFileShape *shape)
+{
+	memset(shape, 0, sizeof(*shape));
+	shape->name = "query_text";
+	shape->format = QT_DUMP_FORMAT;
+	shape->layout = (uint32) sizeof(QtRecord);
+	shape->record_size = 0;		/* variable: the texts */
+	shape->min_record_size = sizeof(QtRecord);
 }
 
 /*
- * Reload the texts saved by the last clean shutdown, oldest first, then
- * remove the file (after a crash nothing stale is reloaded).  Runs in the
- * postmaster at start-up, alone: no lock needed.  A text longer than the
- * current observa.max_query_text is dropped (the postmaster cannot cut it
- * on a character boundary: it does not know the database's encoding).
- * Problems are logged, never fatal.
+ * A file of observa 1.0's own format (magic "OBQT", format 1: texts without
+ * their role) cannot say whose text is whose: one LOG line, removed.
+ */
+static bool
+qt_old_file(void)
+{
+	const char *path = PGSTAT_STAT_PERMANENT_DIRECTORY "/observa_query_text.stat";
+	FILE	   *f = AllocateFile(path, PG_BINARY_R);
+	uint32		header[2] = {0, 0};
+	bool		old;
+
+	if (f == NULL)
+		return false;
+	old = fread(header, sizeof(header), 1, f) == 1 &&
+		header[0] == 0x4F425154 && header[1] == 1;
+	FreeFile(f);
+	if (!old)
+		return false;
+	ereport(LOG,
+			(errmsg("observa ignored file \"%s\": its statement texts (format 1) do not say which role ran them",
+					path),
+			 errdetail("Texts are kept per role since observa 1.1; they are stored again as statements run.")));
+	strlcpy(qt_shared->file_state, "ignored: texts of observa 1.0 without their role",
+			sizeof(qt_shared->file_state));
+	unlink(path);
+	return true;
+}
+
+/*
+ * Read the saved texts (postmaster start-up, alone): a first pass checks
+ * every length against observa.max_query_text and that the records use up
+ * the file, a second stores them.  Texts that no longer fit the settings
+ * are counted and skipped.
  */
 static void
 qt_load(void)
 {
-	FILE	   *file;
-	uint32		header[2] = {0, 0};
-	int32		count;
+	ObsFileShape shape;
+	ObsLoadFile lf;
 	char	   *buf;
-	int			i;
-	int			dropped = 0;
+	int64		i,
+				loaded = 0,
+				dropped = 0;
+	bool		ok = true;
+	char		msg[160];
 
-	file = AllocateFile(QT_DUMP_FILE, PG_BINARY_R);
-	if (file == NULL)
-	{
-		if (errno != ENOENT)
-			ereport(LOG,
-					(errcode_for_file_access(),
-					 errmsg("observa could not read file \"%s\": %m", QT_DUMP_FILE)));
+	if (qt_old_file())
 		return;
-	}
-
-	buf = palloc(qt_max_text + 1);
-	if (!qt_read(file, header, sizeof(header)) || !qt_read(file, &count, sizeof(count)) ||
-		header[0] != QT_DUMP_MAGIC || header[1] != QT_DUMP_FORMAT || count < 0)
+	qt_file_shape(&shape);
+	if (!obs_load_begin(&lf, &shape, qt_shared->file_state, sizeof(qt_shared->file_state)))
+		return;
+	buf = MemoryContextAllocExtended(TopMemoryContext, (Size) qt_max_text + 1,
+									 MCXT_ALLOC_NO_OOM);
+	for (int pass = 0; ok && buf && pass < 2; pass++)
 	{
-		if (header[0] == QT_DUMP_MAGIC && header[1] == 1)
-			ereport(LOG,
-					(errmsg("observa ignored file \"%s\": its statement texts (format 1) do not say which role ran them",
-							QT_DUMP_FILE),
-					 errdetail("Texts are kept per role since observa 1.1; they are stored again as statements run.")));
-		else
-			ereport(LOG,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("observa ignored file \"%s\": not a statement text file of format %d",
-							QT_DUMP_FILE, QT_DUMP_FORMAT)));
-		count = 0;
-	}
-
-	for (i = 0; i < count; i++)
-	{
-		QtKey		key;
-		int32		len;
-		bool		truncated;
-
-		memset(&key, 0, sizeof(key));
-		if (!qt_read(file, &key.dbid, sizeof(key.dbid)) ||
-			!qt_read(file, &key.userid, sizeof(key.userid)) ||
-			!qt_read(file, &key.queryid, sizeof(key.queryid)) ||
-			!qt_read(file, &len, sizeof(len)) ||
-			!qt_read(file, &truncated, sizeof(truncated)) ||
-			len < 0 || len > INT_MAX / 2)
-			break;
-		if (len + (truncated ? QT_MARKER_LEN : 0) > qt_max_text)
+		for (i = 0; i < lf.nrecords; i++)
 		{
-			if (fseeko(file, len, SEEK_CUR) != 0)
-				break;
-			dropped++;
-			continue;
-		}
-		if (!qt_read(file, buf, len))
-			break;
-		qt_insert_locked(&key, buf, len, truncated);
-	}
-	if (i < count)
-		ereport(LOG,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("observa read only %d of %d statement texts from \"%s\"",
-						i, count, QT_DUMP_FILE)));
-	if (dropped > 0)
-		ereport(LOG,
-				(errmsg("observa dropped %d saved statement texts longer than observa.max_query_text",
-						dropped)));
+			QtRecord	r;
+			QtKey		key;
 
-	pfree(buf);
-	FreeFile(file);
-	unlink(QT_DUMP_FILE);
+			if (!obs_load_read(&lf, &r, sizeof(r)) || r.len < 0 ||
+				(uint64) r.len > lf.remaining)
+			{
+				ok = false;
+				break;
+			}
+			if (r.len + (r.truncated ? QT_MARKER_LEN : 0) > qt_max_text)
+			{
+				/* written with a larger observa.max_query_text: skip it */
+				char		skip[1024];
+				int32		left = r.len;
+
+				while (left > 0 && obs_load_read(&lf, skip, Min(left, (int32) sizeof(skip))))
+					left -= Min(left, (int32) sizeof(skip));
+				if (pass == 1)
+					dropped++;
+				continue;
+			}
+			if (!obs_load_read(&lf, buf, r.len))
+			{
+				ok = false;
+				break;
+			}
+			if (pass == 0)
+				continue;
+			memset(&key, 0, sizeof(key));
+			key.dbid = r.dbid;
+			key.userid = r.userid;
+			key.queryid = r.queryid;
+			qt_insert_locked(&key, buf, r.len, r.truncated != 0);
+			loaded++;
+		}
+		if (pass == 0 && (!ok || lf.remaining != 0 || !obs_load_rewind(&lf)))
+			ok = false;
+	}
+	if (buf)
+		pfree(buf);
+	if (!ok)
+		strlcpy(msg, "ignored: truncated or wrong length", sizeof(msg));
+	else
+	{
+		snprintf(msg, sizeof(msg), "loaded " INT64_FORMAT " of " INT64_FORMAT " texts",
+				 loaded, lf.nrecords);
+		if (dropped > 0)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+					 " (" INT64_FORMAT " longer than observa.max_query_text)", dropped);
+	}
+	obs_load_end(&lf, msg, qt_shared->file_state, sizeof(qt_shared->file_state));
 }
 
 /*
- * on_shmem_exit callback of the postmaster: save every text, oldest first,
- * to a temporary file renamed into place.  Not after a crash (code != 0).
+ * on_shmem_exit callback of the postmaster: save every text, oldest first.
+ * Not after a crash (code != 0), nor when a process died while changing
+ * the table.
  */
 static void
 qt_shmem_exit(int code, Datum arg)
 {
-	FILE	   *file;
 	HASH_SEQ_STATUS status;
 	QtEntry   **entries;
 	QtEntry    *entry;
-	uint32		header[2] = {QT_DUMP_MAGIC, QT_DUMP_FORMAT};
-	int32		count = 0;
-	int			i;
+	ObsFileShape shape;
+	ObsSaveFile sf;
+	int64		count = 0;
 
 	if (code != 0 || qt_shared == NULL || qt_hash == NULL)
 		return;
@@ -366,42 +444,28 @@ qt_shmem_exit(int code, Datum arg)
 		entries[count++] = entry;
 	qsort(entries, count, sizeof(QtEntry *), qt_cmp_stamp);
 
-	file = AllocateFile(QT_DUMP_FILE ".tmp", PG_BINARY_W);
-	if (file == NULL)
-		goto error;
-	if (fwrite(header, sizeof(header), 1, file) != 1 ||
-		fwrite(&count, sizeof(count), 1, file) != 1)
-		goto error;
-	for (i = 0; i < count; i++)
+	qt_file_shape(&shape);
+	if (!obs_save_begin(&sf, &shape, code, count, 0))
 	{
+		pfree(entries);
+		return;
+	}
+	for (int64 i = 0; i < count; i++)
+	{
+		QtRecord	r;
+
+		memset(&r, 0, sizeof(r));
+		r.dbid = entries[i]->key.dbid;
+		r.userid = entries[i]->key.userid;
+		r.queryid = entries[i]->key.queryid;
 		/* saved without the marker: reloading appends it again */
-		int32		len = entries[i]->len -
-			(entries[i]->truncated ? QT_MARKER_LEN : 0);
-
-		if (fwrite(&entries[i]->key.dbid, sizeof(Oid), 1, file) != 1 ||
-			fwrite(&entries[i]->key.userid, sizeof(Oid), 1, file) != 1 ||
-			fwrite(&entries[i]->key.queryid, sizeof(uint64), 1, file) != 1 ||
-			fwrite(&len, sizeof(len), 1, file) != 1 ||
-			fwrite(&entries[i]->truncated, sizeof(bool), 1, file) != 1 ||
-			(len > 0 && fwrite(entries[i]->text, len, 1, file) != 1))
-			goto error;
+		r.len = entries[i]->len - (entries[i]->truncated ? QT_MARKER_LEN : 0);
+		r.truncated = entries[i]->truncated ? 1 : 0;
+		obs_save_write(&sf, &r, sizeof(r));
+		obs_save_write(&sf, QT_TEXT(entries[i]), r.len);
 	}
-	if (FreeFile(file) != 0)
-	{
-		file = NULL;
-		goto error;
-	}
+	obs_save_end(&sf);
 	pfree(entries);
-	(void) durable_rename(QT_DUMP_FILE ".tmp", QT_DUMP_FILE, LOG);
-	return;
-
-error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("observa could not write file \"%s\": %m", QT_DUMP_FILE ".tmp")));
-	if (file)
-		FreeFile(file);
-	unlink(QT_DUMP_FILE ".tmp");
 }
 
 static inline void
@@ -416,7 +480,7 @@ qt_make_key(QtKey *key, Oid dbid, Oid userid, uint64 queryid)
 static void
 qt_lock_exclusive(void)
 {
-	LWLockAcquire(&qt_shared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(qt_lock_id, &qt_shared->lock, LW_EXCLUSIVE);
 	qt_shared->writing = true;
 }
 
@@ -482,7 +546,7 @@ qt_lookup_touch(const QtKey *key)
 {
 	QtEntry    *entry;
 
-	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(qt_lock_id, &qt_shared->lock, LW_SHARED);
 	entry = hash_search(qt_hash, key, HASH_FIND, NULL);
 	if (entry)
 	{
@@ -500,6 +564,7 @@ static void
 qt_forget_entry(QtEntry *entry)
 {
 	qt_shared->text_bytes -= entry->len;
+	qt_shared->arena_garbage += entry->len + 1;
 	if (entry->truncated)
 		qt_shared->ntruncated--;
 }
@@ -551,6 +616,72 @@ qt_evict(void)
 	pfree(entries);
 }
 
+static int
+qt_cmp_off(const void *a, const void *b)
+{
+	uint32		x = (*(QtEntry *const *) a)->off;
+	uint32		y = (*(QtEntry *const *) b)->off;
+
+	return (x < y) ? -1 : (x > y) ? 1 : 0;
+}
+
+/*
+ * Move every live text to the front of the arena, in place and in arena
+ * order, so that the garbage of removed texts becomes free room.
+ * Exclusive lock held (readers copy texts under the shared lock).
+ */
+static void
+qt_compact(void)
+{
+	HASH_SEQ_STATUS status;
+	QtEntry   **entries;
+	QtEntry    *entry;
+	long		n = 0;
+	uint64		to = 0;
+
+	entries = palloc(Max(1, hash_get_num_entries(qt_hash)) * sizeof(QtEntry *));
+	hash_seq_init(&status, qt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entries[n++] = entry;
+	qsort(entries, n, sizeof(QtEntry *), qt_cmp_off);
+	for (long i = 0; i < n; i++)
+	{
+		Size		len = entries[i]->len + 1;
+
+		if (entries[i]->off != to)
+			memmove(qt_arena + to, QT_TEXT(entries[i]), len);
+		entries[i]->off = (uint32) to;
+		to += len;
+	}
+	pfree(entries);
+	qt_shared->arena_used = to;
+	qt_shared->arena_garbage = 0;
+	qt_shared->compactions++;
+}
+
+/*
+ * Make room for need bytes at the end of the arena: compact when the
+ * garbage is enough, else evict the least recently used texts and compact.
+ * False when even an empty arena is too small.  Exclusive lock held.
+ */
+static bool
+qt_arena_room(Size need)
+{
+	while (qt_shared->arena_used + need > qt_shared->arena_size)
+	{
+		if (need > qt_shared->arena_size)
+			return false;
+		if (qt_shared->arena_used - qt_shared->arena_garbage + need > qt_shared->arena_size)
+		{
+			if (hash_get_num_entries(qt_hash) == 0)
+				return false;
+			qt_evict();
+		}
+		qt_compact();
+	}
+	return true;
+}
+
 /*
  * Store text (len bytes, not necessarily NUL-terminated) for key unless a
  * text is stored already; cuts it at qt_max_text with the marker.
@@ -583,21 +714,28 @@ qt_insert_locked(const QtKey *key, const char *text, int len, bool truncated)
 
 	if (hash_get_num_entries(qt_hash) >= qt_capacity)
 		qt_evict();
+	if (!qt_arena_room(len + (truncated ? QT_MARKER_LEN : 0) + 1))
+	{
+		qt_shared->not_stored++;
+		return;
+	}
 	entry = hash_search(qt_hash, key, HASH_ENTER_NULL, &found);
 	if (entry == NULL)
 		return;					/* cannot happen: eviction made room */
 
 	clock = pg_atomic_add_fetch_u64(&qt_shared->clock, 1);
 	pg_atomic_init_u64(&entry->stamp, clock);
-	memcpy(entry->text, text, len);
+	entry->off = (uint32) qt_shared->arena_used;
+	memcpy(QT_TEXT(entry), text, len);
 	if (truncated)
 	{
-		memcpy(entry->text + len, QT_TRUNCATION_MARKER, QT_MARKER_LEN);
+		memcpy(QT_TEXT(entry) + len, QT_TRUNCATION_MARKER, QT_MARKER_LEN);
 		len += QT_MARKER_LEN;
 		qt_shared->truncations++;
 		qt_shared->ntruncated++;
 	}
-	entry->text[len] = '\0';
+	QT_TEXT(entry)[len] = '\0';
+	qt_shared->arena_used += len + 1;
 	entry->len = len;
 	entry->truncated = truncated;
 	qt_shared->text_bytes += len;
@@ -802,16 +940,24 @@ obs_query_text_info(ObsInfoSink *sink)
 	int64		ntruncated;
 	int64		bytes;
 	int64		resets;
+	uint64		arena_used;
+	int64		compactions;
+	int64		not_stored;
+	char		state[160];
 
 	if (qt_shared == NULL)
 		return;
-	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(qt_lock_id, &qt_shared->lock, LW_SHARED);
 	entries = hash_get_num_entries(qt_hash);
 	evictions = qt_shared->evictions;
 	truncations = qt_shared->truncations;
 	ntruncated = qt_shared->ntruncated;
 	bytes = qt_shared->text_bytes;
 	resets = qt_shared->resets;
+	arena_used = qt_shared->arena_used;
+	compactions = qt_shared->compactions;
+	not_stored = qt_shared->not_stored;
+	strlcpy(state, qt_shared->file_state, sizeof(state));
 	LWLockRelease(&qt_shared->lock);
 
 	obs_info_add_int(sink, "query_text", "entries", entries,
@@ -830,9 +976,16 @@ obs_query_text_info(ObsInfoSink *sink)
 					 "bytes of the stored texts");
 	obs_info_add_int(sink, "query_text", "resets", resets,
 					 "times every text was forgotten (observa.reset()) since start");
-	obs_info_add_int(sink, "query_text", "shared_memory_bytes",
-					 (int64) obs_query_text_shmem_size(),
-					 "shared memory of the text store");
+	obs_info_add_int(sink, "query_text", "arena_bytes", (int64) qt_shared->arena_size,
+					 "shared memory for the texts (observa.query_text_memory)");
+	obs_info_add_int(sink, "query_text", "arena_bytes_used", (int64) arena_used,
+					 "of which taken by stored texts and by removed ones not yet compacted away");
+	obs_info_add_int(sink, "query_text", "compactions", compactions,
+					 "times the texts were moved together to reuse the room of removed ones");
+	obs_info_add_int(sink, "query_text", "not_stored", not_stored,
+					 "texts not stored for want of room since start or reset");
+	obs_info_add(sink, "query_text", "persistence", state,
+				 "what start-up did with the saved texts");
 }
 
 /*
@@ -870,7 +1023,7 @@ obs_query_text_get(Oid dbid, Oid userid, uint64 queryid, bool *truncated)
 		return NULL;
 
 	qt_make_key(&key, dbid, userid, queryid);
-	LWLockAcquire(&qt_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(qt_lock_id, &qt_shared->lock, LW_SHARED);
 	if (OidIsValid(userid))
 		entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
 	else
@@ -879,7 +1032,7 @@ obs_query_text_get(Oid dbid, Oid userid, uint64 queryid, bool *truncated)
 	{
 		/* copy under the lock: the slot may be reused once we release it */
 		copy = palloc(entry->len + 1);
-		memcpy(copy, entry->text, entry->len + 1);
+		memcpy(copy, QT_TEXT(entry), entry->len + 1);
 		if (truncated)
 			*truncated = entry->truncated;
 		qt_touch(entry, pg_atomic_read_u64(&qt_shared->clock));
@@ -928,7 +1081,7 @@ obs_query_text_release(Oid dbid, Oid userid, uint64 queryid)
 }
 
 void
-obs_query_text_reset(void)
+obs_query_text_reset(TimestampTz now)
 {
 	HASH_SEQ_STATUS status;
 	QtEntry    *entry;
@@ -943,6 +1096,9 @@ obs_query_text_reset(void)
 	qt_shared->truncations = 0;
 	qt_shared->ntruncated = 0;
 	qt_shared->text_bytes = 0;
+	qt_shared->arena_used = 0;
+	qt_shared->arena_garbage = 0;
+	qt_shared->not_stored = 0;
 	qt_shared->resets++;
 	pg_atomic_fetch_add_u32(&qt_shared->generation, 1);
 	qt_unlock_exclusive();

@@ -38,7 +38,4 @@ extern void obs_query_text_release(Oid dbid, Oid userid, uint64 queryid);
 extern bool obs_query_text_put(Oid dbid, Oid userid, uint64 queryid,
 							   const char *text, bool truncated);
 
-/* forget every text (observa.reset()) */
-extern void obs_query_text_reset(void);
-
 #endif							/* OBSERVA_QUERY_TEXT_H */

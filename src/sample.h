@@ -39,6 +39,46 @@ typedef enum ObsOperation
 	OBS_OP_OTHER
 } ObsOperation;
 
+/*
+ * I/O, WAL and JIT counters of one statement, in pg_stat_statements'
+ * column order, as plain numbers (blocks, milliseconds, bytes, counts) so
+ * that a recorder can sum them as they are (e.g. as a store's extra sums).
+ */
+typedef enum ObsUsageField
+{
+	OBS_U_SHARED_BLKS_HIT = 0,
+	OBS_U_SHARED_BLKS_READ,
+	OBS_U_SHARED_BLKS_DIRTIED,
+	OBS_U_SHARED_BLKS_WRITTEN,
+	OBS_U_LOCAL_BLKS_HIT,
+	OBS_U_LOCAL_BLKS_READ,
+	OBS_U_LOCAL_BLKS_DIRTIED,
+	OBS_U_LOCAL_BLKS_WRITTEN,
+	OBS_U_TEMP_BLKS_READ,
+	OBS_U_TEMP_BLKS_WRITTEN,
+	OBS_U_BLK_READ_TIME,		/* ms, with track_io_timing */
+	OBS_U_BLK_WRITE_TIME,
+	OBS_U_TEMP_BLK_READ_TIME,
+	OBS_U_TEMP_BLK_WRITE_TIME,
+	OBS_U_WAL_RECORDS,
+	OBS_U_WAL_FPI,
+	OBS_U_WAL_BYTES,
+	OBS_U_JIT_FUNCTIONS,
+	OBS_U_JIT_GENERATION_TIME,	/* ms */
+	OBS_U_JIT_INLINING_COUNT,	/* 1 when the statement inlined */
+	OBS_U_JIT_INLINING_TIME,
+	OBS_U_JIT_OPTIMIZATION_COUNT,
+	OBS_U_JIT_OPTIMIZATION_TIME,
+	OBS_U_JIT_EMISSION_COUNT,
+	OBS_U_JIT_EMISSION_TIME,
+	OBS_NUSAGE
+} ObsUsageField;
+
+typedef struct ObsUsage
+{
+	double		v[OBS_NUSAGE];	/* indexed by ObsUsageField */
+} ObsUsage;
+
 /* relations remembered per sample; more are counted in rels_truncated */
 #define OBS_MAX_SAMPLE_RELS 32
 
@@ -66,6 +106,16 @@ typedef struct ObsSample
 	uint64		rows;			/* rows returned or affected */
 	bool		failed;			/* ended with an ERROR (incl. cancel) */
 	int			sqlerrcode;		/* when failed */
+
+	/*
+	 * What pg_stat_statements counts: the difference of pgBufferUsage and
+	 * pgWalUsage around ExecutorRun and ExecutorFinish (utility statements:
+	 * around ProcessUtility), nested statements included, plus what the
+	 * statement's planning used when it was timed; JIT of the leader.
+	 */
+	ObsUsage	usage;
+	bool		planned;		/* planning timed (observa.track_planning) */
+	double		plan_ms;		/* when planned */
 
 	/* context: valid only during the record call */
 	QueryDesc  *query_desc;		/* NULL for utility statements */

@@ -38,9 +38,17 @@
  *	- Reset does not touch the slots: it records the current next_ticket
  *	  as reset_ticket, and readers ignore entries of older tickets.
  *
- * No shared memory is allocated after start-up: slot buffers are sized
- * from the *_limit settings (PGC_POSTMASTER).  Nothing is held in shared
- * memory while rendering.  Rendering the parameters and the plan runs
+ * Memory: the slots hold the fixed fields only; each entry's text,
+ * parameters, plan and error go, one after the other, into a byte arena of
+ * observa.slow_query_memory, sized by what is stored rather than by the
+ * *_limit settings times the ring size.  The arena is a circular stream:
+ * a writer reserves its bytes with one atomic add on arena_head and copies
+ * them before it marks its slot complete; a reader copies
+ * them and then checks that arena_head has not moved more than the arena's
+ * size past their start, otherwise they may have been overwritten and the
+ * copy shows the entry without them (var_lost).  Readers still write
+ * nothing.  No shared memory is allocated after start-up; nothing is held
+ * in shared memory while rendering.  Rendering the parameters and the plan runs
  * through obs_guard_render() (guard.c): an ERROR there (a type's output
  * function) becomes a LOG line, the entry is kept without them (params
  * "<not captured>", plan NULL), and the statement keeps its outcome.
@@ -116,6 +124,7 @@ static int	slow_params_limit = 200;	/* characters */
 static bool slow_capture_params = true;
 static int	slow_plan = OBS_SLOW_PLAN_OFF;
 static int	slow_plan_limit = 8192; /* bytes */
+static int	slow_memory = 4 * 1024 * 1024;	/* bytes of the byte arena */
 static bool slow_plan_analyze = false;
 static int	slow_log = OBS_SLOW_LOG_OFF;
 static bool slow_log_params = false;
@@ -218,6 +227,15 @@ obs_slow_ring_init(void)
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("observa.slow_query_memory",
+							"Shared memory for the texts, parameters, plans and errors of slow statements.",
+							"The ring's entries share it, newest first; an entry whose bytes were overwritten keeps its other fields.",
+							&slow_memory,
+							4 * 1024 * 1024, 64 * 1024, INT_MAX,
+							PGC_POSTMASTER,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("observa.slow_query_plan_analyze",
 							 "Counts actual rows per plan node of every tracked statement, for slow-query plans.",
 							 "Only when observa.slow_query_plan is not off.",
@@ -260,8 +278,16 @@ params_cap(void)
 	return (uint32) slow_params_limit * MAX_MULTIBYTE_CHAR_LEN;
 }
 
+/* a slot in shared memory: the fixed fields only */
 static Size
 slot_size(void)
+{
+	return MAXALIGN(sizeof(SlowSlot));
+}
+
+/* a local copy: the slot and buffers of the limits' capacities */
+static Size
+copy_size(void)
 {
 	Size		size = MAXALIGN(sizeof(SlowSlot));
 
@@ -272,11 +298,57 @@ slot_size(void)
 	return MAXALIGN(size);
 }
 
+/* the byte arena holds at least one entry of every limit */
+static Size
+arena_size(void)
+{
+	Size		one = copy_size();
+
+	return MAXALIGN(Max((Size) slow_memory, one));
+}
+
 Size
 obs_slow_ring_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(SlowRing)),
-					mul_size(slot_size(), (Size) slow_ring_size));
+	return add_size(add_size(MAXALIGN(sizeof(SlowRing)),
+							 mul_size(slot_size(), (Size) slow_ring_size)),
+					arena_size());
+}
+
+static inline char *
+arena_base(const SlowRing *r)
+{
+	return (char *) r + MAXALIGN(sizeof(SlowRing)) + (Size) r->size * r->slot_size;
+}
+
+/* copy len bytes to/from stream position pos of the circular arena */
+static void
+arena_write(SlowRing *r, uint64 pos, const char *src, Size len)
+{
+	Size		off = (Size) (pos % r->arena_size);
+	Size		first = Min(len, (Size) (r->arena_size - off));
+
+	memcpy(arena_base(r) + off, src, first);
+	if (first < len)
+		memcpy(arena_base(r), src + first, len - first);
+}
+
+/* bytes reserved in the arena so far (a read: no write to shared memory) */
+static inline uint64
+arena_head_of(const SlowRing *r)
+{
+	return pg_atomic_read_u64(unconstify(pg_atomic_uint64 *, &r->arena_head));
+}
+
+static void
+arena_read(const SlowRing *r, uint64 pos, char *dst, Size len)
+{
+	Size		off = (Size) (pos % r->arena_size);
+	Size		first = Min(len, (Size) (r->arena_size - off));
+
+	memcpy(dst, arena_base(r) + off, first);
+	if (first < len)
+		memcpy(dst + first, arena_base(r), len - first);
 }
 
 /*
@@ -296,6 +368,9 @@ obs_slow_ring_shmem_startup(void)
 	{
 		ring->size = (uint32) slow_ring_size;
 		ring->slot_size = slot_size();
+		ring->copy_size = copy_size();
+		ring->arena_size = arena_size();
+		pg_atomic_init_u64(&ring->arena_head, 0);
 		ring->query_cap = query_cap();
 		ring->params_cap = params_cap();
 		ring->plan_cap = (uint32) slow_plan_limit;
@@ -704,6 +779,8 @@ publish(const SlowParts *parts)
 	uint64		ticket = pg_atomic_fetch_add_u64(&ring->next_ticket, 1);
 	SlowSlot   *slot = obs_slow_slot(ring, ticket % ring->size);
 	const Size	fixed = offsetof(SlowSlot, ts);
+	uint64		total;
+	uint64		pos;
 
 	if (!claim_slot(slot, ticket))
 	{
@@ -713,18 +790,24 @@ publish(const SlowParts *parts)
 
 	memcpy((char *) slot + fixed, (const char *) &parts->hdr + fixed,
 		   sizeof(SlowSlot) - fixed);
-	if (parts->hdr.query_len > 0)
-		memcpy(obs_slow_query_buf(ring, slot), parts->query,
-			   parts->hdr.query_len);
-	if (parts->hdr.params_len > 0)
-		memcpy(obs_slow_params_buf(ring, slot), parts->params,
-			   parts->hdr.params_len);
-	if (parts->hdr.plan_len > 0)
-		memcpy(obs_slow_plan_buf(ring, slot), parts->plan,
-			   parts->hdr.plan_len);
-	if (parts->hdr.error_len > 0)
-		memcpy(obs_slow_error_buf(ring, slot), parts->error,
-			   parts->hdr.error_len);
+
+	/*
+	 * The variable bytes go to the arena: reserve them (one atomic add),
+	 * then copy.  A reader that finds the arena moved more than its size
+	 * past them knows they were overwritten.
+	 */
+	total = (uint64) parts->hdr.query_len + parts->hdr.params_len +
+		parts->hdr.plan_len + parts->hdr.error_len;
+	pos = pg_atomic_fetch_add_u64(&ring->arena_head, total);
+	slot->var_pos = pos;
+	slot->var_lost = false;
+	arena_write(ring, pos, parts->query, parts->hdr.query_len);
+	pos += parts->hdr.query_len;
+	arena_write(ring, pos, parts->params, parts->hdr.params_len);
+	pos += parts->hdr.params_len;
+	arena_write(ring, pos, parts->plan, parts->hdr.plan_len);
+	pos += parts->hdr.plan_len;
+	arena_write(ring, pos, parts->error, parts->hdr.error_len);
 
 	pg_write_barrier();
 	pg_atomic_write_u64(&slot->seq, 2 * ticket + 2);
@@ -736,6 +819,8 @@ obs_slow_ring_copy(const SlowRing *r, uint64 ticket, SlowSlot *dst)
 	SlowSlot   *slot = obs_slow_slot(r, ticket % r->size);
 	uint64		want = 2 * ticket + 2;
 	const Size	fixed = offsetof(SlowSlot, ts);
+	uint64		pos;
+	uint64		total;
 
 	if (pg_atomic_read_u64(&slot->seq) != want)
 		return false;
@@ -749,17 +834,30 @@ obs_slow_ring_copy(const SlowRing *r, uint64 ticket, SlowSlot *dst)
 	dst->plan_len = Min(dst->plan_len, r->plan_cap);
 	dst->error_len = Min(dst->error_len, OBS_SLOW_ERROR_BYTES);
 	dst->nrels = Max(0, Min(dst->nrels, OBS_MAX_SAMPLE_RELS));
-	memcpy(obs_slow_query_buf(r, dst), obs_slow_query_buf(r, slot),
-		   dst->query_len);
-	memcpy(obs_slow_params_buf(r, dst), obs_slow_params_buf(r, slot),
-		   dst->params_len);
-	memcpy(obs_slow_plan_buf(r, dst), obs_slow_plan_buf(r, slot),
-		   dst->plan_len);
-	memcpy(obs_slow_error_buf(r, dst), obs_slow_error_buf(r, slot),
-		   dst->error_len);
+	pos = dst->var_pos;
+	total = (uint64) dst->query_len + dst->params_len + dst->plan_len + dst->error_len;
+	if (arena_head_of(r) - pos <= r->arena_size)
+	{
+		arena_read(r, pos, obs_slow_query_buf(r, dst), dst->query_len);
+		pos += dst->query_len;
+		arena_read(r, pos, obs_slow_params_buf(r, dst), dst->params_len);
+		pos += dst->params_len;
+		arena_read(r, pos, obs_slow_plan_buf(r, dst), dst->plan_len);
+		pos += dst->plan_len;
+		arena_read(r, pos, obs_slow_error_buf(r, dst), dst->error_len);
+	}
 
 	pg_read_barrier();
-	return pg_atomic_read_u64(&slot->seq) == want;
+	if (pg_atomic_read_u64(&slot->seq) != want)
+		return false;
+	/* reserved past this entry's start by more than the arena: overwritten */
+	if (arena_head_of(r) - dst->var_pos > r->arena_size ||
+		total > r->arena_size)
+	{
+		dst->var_lost = true;
+		dst->query_len = dst->params_len = dst->plan_len = dst->error_len = 0;
+	}
+	return true;
 }
 
 void
@@ -915,11 +1013,14 @@ obs_slow_ring_info(ObsInfoSink *sink)
 					 "writers that gave up their slot since the last reset (ring wrapped past them)");
 	obs_info_add_int(sink, "slow_queries", "slot_bytes",
 					 (int64) ring->slot_size,
-					 "shared memory per slot (sized by the *_limit settings)");
-	obs_info_add_int(sink, "slow_queries", "shared_memory_bytes",
-					 (int64) obs_slow_ring_shmem_size(),
-					 "shared memory of the slow-query ring");
-	obs_info_add(sink, "slow_queries", "last_reset",
-				 timestamptz_to_str((TimestampTz) pg_atomic_read_u64(&ring->reset_time)),
+					 "shared memory per slot (its fixed fields)");
+	obs_info_add_int(sink, "slow_queries", "arena_bytes",
+					 (int64) ring->arena_size,
+					 "shared memory for the texts, parameters, plans and errors (observa.slow_query_memory)");
+	obs_info_add_int(sink, "slow_queries", "arena_bytes_written",
+					 (int64) pg_atomic_read_u64(&ring->arena_head),
+					 "bytes written into it since the server started (older ones are overwritten first)");
+	obs_info_add_time(sink, "slow_queries", "stats_reset",
+					  (TimestampTz) pg_atomic_read_u64(&ring->reset_time),
 				 "time of the last observa.reset_slow_queries() or server start");
 }

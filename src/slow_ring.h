@@ -40,9 +40,13 @@ typedef enum ObsSlowParams
 #define OBS_SLOW_ERROR_BYTES	512
 
 /*
- * One slot.  The fixed part below is followed by four byte buffers whose
- * capacities are fixed at server start (SlowRing.*_cap).  Strings in the
- * buffers are not NUL-terminated: *_len says how many bytes are used.
+ * One slot: the fixed fields.  Its text, parameters, plan and error are
+ * stored one after the other in the ring's byte arena at var_pos (a
+ * position in the stream of bytes written since start; the arena holds the
+ * last arena_size of them).  A local copy of an entry (obs_slow_ring_copy)
+ * is laid out as the slot followed by four byte buffers of the capacities
+ * SlowRing.*_cap, reached with obs_slow_*_buf().  Strings are not
+ * NUL-terminated: *_len says how many bytes are used.
  *
  * seq is the slot's sequence: 0 empty, 2t+1 while ticket t is being
  * written, 2t+2 once ticket t is complete.
@@ -77,13 +81,17 @@ typedef struct SlowSlot
 	uint32		params_len;
 	uint32		plan_len;
 	uint32		error_len;
-	/* then: query_cap, params_cap, plan_cap, OBS_SLOW_ERROR_BYTES bytes */
+	bool		var_lost;		/* copy: the arena overwrote its bytes */
+	uint64		var_pos;		/* its bytes in the arena (stream position) */
 } SlowSlot;
 
 typedef struct SlowRing
 {
 	uint32		size;			/* number of slots */
 	Size		slot_size;		/* bytes per slot, MAXALIGN'd */
+	Size		copy_size;		/* bytes of a local copy (slot + buffers) */
+	uint64		arena_size;		/* bytes of the byte arena */
+	pg_atomic_uint64 arena_head;	/* bytes reserved in the arena since start */
 	uint32		query_cap;		/* buffer capacities in bytes */
 	uint32		params_cap;
 	uint32		plan_cap;
@@ -91,7 +99,7 @@ typedef struct SlowRing
 	pg_atomic_uint64 reset_ticket;	/* entries below this are reset away */
 	pg_atomic_uint64 lost;		/* writes abandoned since reset */
 	pg_atomic_uint64 reset_time;	/* TimestampTz of the last reset */
-	/* slots follow, MAXALIGN'd */
+	/* slots follow, MAXALIGN'd, then the arena */
 } SlowRing;
 
 /* the ring, or NULL when observa is not preloaded */
@@ -130,9 +138,11 @@ obs_slow_slot(const SlowRing *ring, uint64 index)
 }
 
 /*
- * Copy the complete entry of ticket 'ticket' out of its slot into 'dst'
- * (ring->slot_size bytes).  Returns false when the slot no longer (or not
- * yet) holds that complete entry.  Never blocks a writer.
+ * Copy the complete entry of ticket 'ticket' out of its slot and the arena
+ * into 'dst' (ring->copy_size bytes).  Returns false when the slot no
+ * longer (or not yet) holds that complete entry.  When the arena already
+ * overwrote the entry's bytes, dst->var_lost is set and its text,
+ * parameters, plan and error are empty.  Never blocks a writer.
  */
 extern bool obs_slow_ring_copy(const SlowRing *ring, uint64 ticket,
 							   SlowSlot *dst);

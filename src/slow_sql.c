@@ -195,9 +195,11 @@ emit_row(ReturnSetInfo *rsinfo, const SlowRing *r, SlowSlot *e,
 		nulls[c++] = true;
 	values[c++] = Int64GetDatum((int64) e->rows);
 
-	/* query */
+	/* query (NULL once the arena overwrote the entry's bytes) */
 	if (!visible)
 		values[c++] = CStringGetTextDatum(INSUFFICIENT_PRIVILEGE);
+	else if (e->var_lost)
+		nulls[c++] = true;
 	else
 		values[c++] = text_from(obs_slow_query_buf(r, e), e->query_len,
 								e->encoding, e->query_truncated);
@@ -210,13 +212,15 @@ emit_row(ReturnSetInfo *rsinfo, const SlowRing *r, SlowSlot *e,
 		values[c++] = CStringGetTextDatum(INSUFFICIENT_PRIVILEGE);
 	else if (e->params_state == OBS_SLOW_PARAMS_SKIPPED)
 		values[c++] = CStringGetTextDatum("<not captured>");
+	else if (e->var_lost)
+		nulls[c++] = true;
 	else
 		values[c++] = text_from(obs_slow_params_buf(r, e), e->params_len,
 								e->encoding, e->params_truncated);
 	values[c++] = BoolGetDatum(e->params_truncated);
 
 	/* plan */
-	if (e->plan_format == OBS_SLOW_PLAN_OFF)
+	if (e->plan_format == OBS_SLOW_PLAN_OFF || (visible && e->var_lost))
 		nulls[c++] = true;
 	else if (!visible)
 		values[c++] = CStringGetTextDatum(INSUFFICIENT_PRIVILEGE);
@@ -230,6 +234,8 @@ emit_row(ReturnSetInfo *rsinfo, const SlowRing *r, SlowSlot *e,
 		nulls[c++] = true;
 	else if (!visible)
 		values[c++] = CStringGetTextDatum(INSUFFICIENT_PRIVILEGE);
+	else if (e->var_lost)
+		values[c++] = CStringGetTextDatum(e->sqlstate);
 	else
 	{
 		Datum		msg = text_from(obs_slow_error_buf(r, e), e->error_len,
@@ -280,7 +286,7 @@ observa_slow_queries_1_0(PG_FUNCTION_ARGS)
 	r = obs_slow_ring_get();
 	see_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 	tickets = palloc(sizeof(uint64) * r->size);
-	copy = palloc(r->slot_size);
+	copy = palloc(r->copy_size);
 	n = list_tickets(r, tickets);
 	for (i = 0; i < n && emitted < lim; i++)
 	{

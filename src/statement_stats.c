@@ -39,7 +39,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/queryjumble.h"
 #include "utils/timestamp.h"
 
 #include "observa.h"
@@ -69,7 +68,7 @@ static int	obs_max_statements = 1000;
 static ObsStoreConfig stmt_cfg;
 static ObsStore *stmt_store = NULL;
 
-static void statement_evicted(ObsStore *store, const void *key, const void *aux);
+static void statement_evicted(ObsStore *store, const char *keys_auxs, int n);
 
 void
 obs_statement_stats_init(void)
@@ -89,6 +88,7 @@ obs_statement_stats_init(void)
 	stmt_cfg.keysize = sizeof(StatementKey);
 	stmt_cfg.auxsize = sizeof(StatementAux);
 	stmt_cfg.capacity = obs_max_statements;
+	stmt_cfg.evict = OBS_EVICT_USAGE;
 	stmt_cfg.evicted = statement_evicted;
 }
 
@@ -109,6 +109,7 @@ obs_statement_stats_record(const ObsSample *sample)
 {
 	StatementKey key;
 	StatementAux aux;
+	ObsStoreValue v;
 
 	if (stmt_store == NULL || sample->queryid == UINT64CONST(0))
 		return;
@@ -129,8 +130,11 @@ obs_statement_stats_record(const ObsSample *sample)
 		memset(aux.relids + sample->nrels, 0,
 			   sizeof(Oid) * (OBS_MAX_SAMPLE_RELS - sample->nrels));
 
-	obs_store_record(stmt_store, &key, &aux, sample->duration_ms,
-					 sample->rows, sample->failed);
+	memset(&v, 0, sizeof(v));
+	v.ms = sample->duration_ms;
+	v.rows = sample->rows;
+	v.failed = sample->failed;
+	obs_store_record(stmt_store, &key, &aux, &v);
 }
 
 void
@@ -140,32 +144,94 @@ obs_statement_stats_info(ObsInfoSink *sink)
 		obs_store_info(stmt_store, sink, "statement_stats");
 }
 
-TimestampTz
-obs_statement_stats_reset(void)
+void
+obs_statement_stats_reset(TimestampTz now)
 {
-	return obs_store_reset(stmt_store);
+	obs_store_reset(stmt_store, now);
 }
 
-/* does an entry share (dbid, userid, queryid) with *arg? */
-static bool
-same_text_key(const void *key, void *arg)
+/* a text key (dbid, userid, queryid) of evicted entries, still used? */
+typedef struct TextRef
 {
-	const StatementKey *a = (const StatementKey *) key;
-	const StatementKey *b = (const StatementKey *) arg;
+	Oid			dbid;
+	Oid			userid;
+	uint64		queryid;
+	bool		used;
+} TextRef;
 
-	return a->queryid == b->queryid && a->dbid == b->dbid &&
-		a->userid == b->userid;
+typedef struct TextRefs
+{
+	TextRef    *refs;
+	int			n;
+} TextRefs;
+
+static int
+textref_cmp(const void *a, const void *b)
+{
+	const TextRef *x = a;
+	const TextRef *y = b;
+
+	if (x->queryid != y->queryid)
+		return x->queryid < y->queryid ? -1 : 1;
+	if (x->dbid != y->dbid)
+		return x->dbid < y->dbid ? -1 : 1;
+	if (x->userid != y->userid)
+		return x->userid < y->userid ? -1 : 1;
+	return 0;
 }
 
-/* eviction callback: release the text when no entry uses it any more */
+/* scan callback: mark the text of a remaining entry as used */
 static void
-statement_evicted(ObsStore *store, const void *key, const void *aux)
+mark_used(const void *key, void *arg)
 {
-	StatementKey k;
+	const StatementKey *k = (const StatementKey *) key;
+	TextRefs   *t = (TextRefs *) arg;
+	TextRef		probe;
+	TextRef    *hit;
 
-	memcpy(&k, key, sizeof(k));
-	if (!obs_store_any(store, same_text_key, &k))
-		obs_query_text_release(k.dbid, k.userid, k.queryid);
+	probe.dbid = k->dbid;
+	probe.userid = k->userid;
+	probe.queryid = k->queryid;
+	hit = bsearch(&probe, t->refs, t->n, sizeof(TextRef), textref_cmp);
+	if (hit)
+		hit->used = true;
+}
+
+/*
+ * Eviction callback: release the texts no remaining entry uses.  One scan
+ * of the store for the whole batch (a scan per evicted key would be
+ * quadratic in the capacity).
+ */
+static void
+statement_evicted(ObsStore *store, const char *keys_auxs, int n)
+{
+	Size		rec = sizeof(StatementKey) + sizeof(StatementAux);
+	TextRefs	t;
+	int			i,
+				m = 0;
+
+	t.refs = palloc(sizeof(TextRef) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		StatementKey k;
+
+		memcpy(&k, keys_auxs + rec * i, sizeof(k));
+		t.refs[i].dbid = k.dbid;
+		t.refs[i].userid = k.userid;
+		t.refs[i].queryid = k.queryid;
+		t.refs[i].used = false;
+	}
+	qsort(t.refs, n, sizeof(TextRef), textref_cmp);
+	for (i = 0; i < n; i++)
+		if (m == 0 || textref_cmp(&t.refs[m - 1], &t.refs[i]) != 0)
+			t.refs[m++] = t.refs[i];
+	t.n = m;
+	obs_store_scan_keys(store, mark_used, &t);
+	for (i = 0; i < t.n; i++)
+		if (!t.refs[i].used)
+			obs_query_text_release(t.refs[i].dbid, t.refs[i].userid,
+								   t.refs[i].queryid);
+	pfree(t.refs);
 }
 
 /* ----------------------------------------------------------------
@@ -202,19 +268,19 @@ statement_identity_columns(const StatementKey *key, Datum *values, bool *nulls)
 		nulls[5] = true;
 }
 
-#define STATEMENT_STATS_COLS 21
+#define STATEMENT_STATS_COLS_1_0 21
+#define STATEMENT_STATS_COLS_1_1 22 /* since interval: + covered_since */
 
 /*
  * observa.statement_stats() and observa.statement_stats(since interval).
+ * API 1.1 adds covered_since to the interval form.
  */
-PG_FUNCTION_INFO_V1(observa_statement_stats_1_0);
-
-Datum
-observa_statement_stats_1_0(PG_FUNCTION_ARGS)
+static Datum
+statement_stats_internal(FunctionCallInfo fcinfo, int api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	static const double qs[3] = {0.5, 0.95, 0.99};
-	int64		since_us = -1;
+	int64		since_us;
 	Oid			me = GetUserId();
 	bool		see_all;
 	ObsStoreRow *rows;
@@ -222,16 +288,9 @@ observa_statement_stats_1_0(PG_FUNCTION_ARGS)
 				i;
 
 	obs_require_preload();
-	if (PG_NARGS() > 0)
-	{
-		if (PG_ARGISNULL(0))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("since must not be NULL"),
-					 errhint("Call observa.statement_stats() for statistics since reset.")));
-		since_us = obs_store_interval_us(PG_GETARG_DATUM(0));
-	}
-	obs_init_srf(fcinfo, STATEMENT_STATS_COLS);
+	since_us = obs_since_arg(fcinfo, 0, "statement_stats");
+	obs_init_srf(fcinfo, (api >= 11 && since_us >= 0) ?
+				 STATEMENT_STATS_COLS_1_1 : STATEMENT_STATS_COLS_1_0);
 
 	see_all = superuser() || has_privs_of_role(me, ROLE_PG_READ_ALL_STATS);
 	rows = obs_store_snapshot(stmt_store, since_us, qs, 3, NULL, 0, &nrows);
@@ -240,8 +299,8 @@ observa_statement_stats_1_0(PG_FUNCTION_ARGS)
 		ObsStoreRow *r = &rows[i];
 		StatementKey *key = (StatementKey *) r->key;
 		StatementAux *aux = (StatementAux *) r->aux;
-		Datum		values[STATEMENT_STATS_COLS];
-		bool		nulls[STATEMENT_STATS_COLS];
+		Datum		values[STATEMENT_STATS_COLS_1_1];
+		bool		nulls[STATEMENT_STATS_COLS_1_1];
 		Datum	   *rels;
 		int			j;
 
@@ -279,9 +338,26 @@ observa_statement_stats_1_0(PG_FUNCTION_ARGS)
 													 sizeof(Oid), true,
 													 TYPALIGN_INT));
 		values[20] = TimestampTzGetDatum(r->since);
+		values[21] = TimestampTzGetDatum(r->covered_since);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(observa_statement_stats_1_0);
+
+Datum
+observa_statement_stats_1_0(PG_FUNCTION_ARGS)
+{
+	return statement_stats_internal(fcinfo, 10);
+}
+
+PG_FUNCTION_INFO_V1(observa_statement_stats_1_1);
+
+Datum
+observa_statement_stats_1_1(PG_FUNCTION_ARGS)
+{
+	return statement_stats_internal(fcinfo, 11);
 }
 
 /*
@@ -302,7 +378,7 @@ observa_statement_percentiles_1_0(PG_FUNCTION_ARGS)
 				j;
 
 	obs_require_preload();
-	qs = obs_store_float8_arg(fcinfo, 0, "quantiles", true, &nq);
+	qs = obs_float8_array_arg(fcinfo, 0, "quantiles", OBS_ARRAY_QUANTILES, &nq);
 	obs_init_srf(fcinfo, 8);
 
 	rows = obs_store_snapshot(stmt_store, -1, qs, nq, NULL, 0, &nrows);

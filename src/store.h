@@ -1,28 +1,45 @@
 /*-------------------------------------------------------------------------
  *
  * store.h
- *		A generic keyed statistics store in shared memory: per key, call and
- *		error counts, rows, timing moments, a since-reset latency histogram
- *		and per-time-window histograms; backend-local pending accumulation
- *		flushed in batches; bounded capacity with eviction; persistence
- *		across clean restarts.  Used by table_stats.c and statement_stats.c
- *		(and meant for any other "stats per key" room).  See store.c for the
- *		design and the locking protocol.
+ *		observa's one keyed statistics store (store.c): per key, call and
+ *		error counts, rows, timing moments, extra sums a room declares, a
+ *		compact latency sketch (histogram.h) since reset and per time
+ *		window, and a small mutable payload; backend-local accumulation
+ *		published in batches; bounded capacity with a pluggable eviction
+ *		rule; persistence across clean restarts (persist.h).  Every room
+ *		that keeps "counters and percentiles per key" is a store instance:
+ *		table statistics, statement statistics, tenant statistics.
  *
  * Usage by a room:
  *
- *	  _init:           obs_store_define_gucs() (once, shared GUCs), then set
- *	                   up an ObsStoreConfig (key size, aux size, capacity).
+ *	  _init:           fill an ObsStoreConfig (sizes, capacity, rule);
+ *	                   observa.c has called obs_store_init() (settings).
  *	  _shmem_size:     obs_store_shmem_size(&cfg)
  *	  _shmem_startup:  store = obs_store_attach(&cfg)   (loads the saved file)
- *	  _record:         obs_store_record(store, &key, aux, ms, rows, failed)
- *	  SQL readers:     obs_store_flush(store), then obs_store_snapshot(...)
+ *	  _record:         obs_store_record(store, &key, aux, &value)
+ *	  SQL readers:     obs_store_snapshot(store, since_us, ...) (flushes first)
  *	  _info:           obs_store_info(store, sink, "section")
+ *	  _reset:          obs_store_reset(store, now)
  *
  * Keys are compared and hashed as raw bytes: zero the whole key (padding
  * included) before filling it.  "aux" is an opaque per-entry payload fixed
- * when the entry is created (e.g. a statement's relation list); it is not
- * part of the key.
+ * when the entry is created (e.g. a statement's relation list).  "payload"
+ * is mutable: each recorded value may carry one, folded into the entry's
+ * by cfg->payload_merge (e.g. a tenant's heaviest tables).
+ *
+ * Locking protocol (store.c's header says why):
+ *	  - the store LWLock, SHARED, to look entries up and to publish into
+ *	    them; EXCLUSIVE only to create, evict or reset entries.  Keys, aux,
+ *	    in_use and generation change only under EXCLUSIVE.
+ *	  - an entry's spinlock for its counters, sketch, payload and window
+ *	    hints; a window slot's spinlock for its owner, epoch, counters and
+ *	    sketch; the ring spinlock of a window level to take its next slot;
+ *	    the cell-pool spinlock to take or give sketch cells.
+ *	  - no spinlock is held while another is taken; nothing under a
+ *	    spinlock allocates, raises or does I/O; cells a publisher may need
+ *	    are taken from the pool before the entry's spinlock.
+ *	  - obs_store_record() takes no lock at all (backend-local), except
+ *	    when it publishes (a flush).
  *
  *-------------------------------------------------------------------------
  */
@@ -32,11 +49,13 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
-#include "port/pg_crc32c.h"
-#include "observa.h"
+#include "core.h"
 
-#define OBS_STORE_MAX_KEY	32	/* bytes */
-#define OBS_STORE_MAX_AUX	160 /* bytes */
+#define OBS_STORE_MAX_KEY		72	/* bytes */
+#define OBS_STORE_MAX_AUX		160 /* bytes */
+#define OBS_STORE_MAX_PAYLOAD	96	/* bytes */
+#define OBS_STORE_MAX_EXTRA		32	/* extra sums per entry */
+#define OBS_STORE_LEVELS		3	/* window resolutions */
 
 /* summed counters of an entry or of a window of it */
 typedef struct ObsCounters
@@ -53,34 +72,99 @@ typedef struct ObsCounters
 
 typedef struct ObsStore ObsStore;
 
+/* which entries make room for new keys */
+typedef enum ObsEvictRule
+{
+	/*
+	 * The least used 5 % (calls, decayed by 5 % at every round): what a
+	 * "top statements" view wants.
+	 */
+	OBS_EVICT_USAGE = 0,
+
+	/*
+	 * Space-Saving (Metwally, Agrawal, El Abbadi, ICDT 2005), by calls: the
+	 * 5 % with the smallest estimate (calls + error_bound) are folded into
+	 * their pinned "(other)" entry (cfg->other_key) so that the rows of a
+	 * group still add up to its total, and a new key starts with
+	 * error_bound = the largest estimate evicted since reset, an upper
+	 * bound of the calls it may have had before it was (re)admitted.
+	 */
+	OBS_EVICT_SPACE_SAVING
+} ObsEvictRule;
+
 typedef struct ObsStoreConfig
 {
-	const char *name;			/* shmem name and file name part, e.g.
-								 * "table_stats" */
+	const char *name;			/* shmem name, file name part and observa.info
+								 * section, e.g. "table_stats" */
 	Size		keysize;		/* <= OBS_STORE_MAX_KEY */
 	Size		auxsize;		/* <= OBS_STORE_MAX_AUX, may be 0 */
 	int			capacity;		/* entries */
 
 	/*
-	 * Called after entries were evicted (no store lock held), once per
-	 * evicted entry, with copies of its key and aux.  May be NULL.
+	 * Extra float8 sums per entry (first nextra of ObsStoreValue.extra),
+	 * the first nextra_window of them kept per window too.  Summed as
+	 * double: integers are exact below 2^53.
 	 */
-	void		(*evicted) (ObsStore *store, const void *key, const void *aux);
+	int			nextra;
+	int			nextra_window;
+
+	/* mutable payload; merge folds src into dst (plain C, no allocation) */
+	Size		payloadsize;	/* <= OBS_STORE_MAX_PAYLOAD, may be 0 */
+	void		(*payload_merge) (void *dst, const void *src);
+
+	ObsEvictRule evict;
+
+	/*
+	 * Space-Saving only: the key of the pinned entry that collects what is
+	 * evicted from key's group (e.g. the database's "(other)" tenant);
+	 * returns false when key is itself pinned.
+	 */
+	bool		(*other_key) (const void *key, void *other);
+
+	/*
+	 * Space-Saving only, may be NULL: is key a member that is never evicted
+	 * and only created once its group's pinned entry exists (e.g. the
+	 * NULL-tenant row of a database that has tenants)?  Values for such a
+	 * key recorded before then are not kept.
+	 */
+	bool		(*pinned_member) (const void *key);
+
+	/*
+	 * Called after entries were evicted (no store lock held) with n copies
+	 * of their keys and aux, packed (keysize + auxsize each).  May be NULL.
+	 */
+	void		(*evicted) (ObsStore *store, const char *keys_auxs, int n);
 } ObsStoreConfig;
+
+/* what one statement adds to one key */
+typedef struct ObsStoreValue
+{
+	double		ms;
+	uint64		rows;
+	bool		failed;
+	const double *extra;		/* cfg->nextra values, or NULL (zeros) */
+	const void *payload;		/* cfg->payloadsize bytes, or NULL */
+} ObsStoreValue;
 
 /* one row of a snapshot (obs_store_snapshot) */
 typedef struct ObsStoreRow
 {
 	char		key[OBS_STORE_MAX_KEY];
 	char		aux[OBS_STORE_MAX_AUX];
+	char		payload[OBS_STORE_MAX_PAYLOAD];
 	ObsCounters c;
+	double		extra[OBS_STORE_MAX_EXTRA];
+	int64		error_bound;	/* Space-Saving: calls it may lack */
+	double		error_bound_ms; /* ... and the time they may have taken */
+	bool		pinned;			/* a Space-Saving "(other)" entry */
 	TimestampTz since;			/* entry created / oldest window start */
+	TimestampTz covered_since;	/* the numbers cover [covered_since, now] */
 	double	   *quantiles;		/* nq values, in the caller's order */
 	int64	   *counts_le;		/* nb values: recorded <= bounds[i] */
 } ObsStoreRow;
 
-/* shared settings (observa.window, .windows, .window_slots, ...) */
-extern void obs_store_define_gucs(void);
+/* shared settings (observa.window, .windows, .window_history, ...) */
+extern void obs_store_init(void);
 
 extern Size obs_store_shmem_size(const ObsStoreConfig *cfg);
 
@@ -98,21 +182,22 @@ extern ObsStore *obs_store_attach(const ObsStoreConfig *cfg);
  * this backend's next successful statement, observa read, or exit.
  */
 extern void obs_store_record(ObsStore *store, const void *key,
-							 const void *aux, double ms, uint64 rows,
-							 bool failed);
+							 const void *aux, const ObsStoreValue *value);
 
 /* publish this backend's pending data now (SQL readers call this first) */
 extern void obs_store_flush(ObsStore *store);
 
-/* forget every entry and window; returns the reset time */
-extern TimestampTz obs_store_reset(ObsStore *store);
+/* forget every entry and window; now becomes the store's stats_reset */
+extern void obs_store_reset(ObsStore *store, TimestampTz now);
 
 /*
  * Copy the store's rows: since_us < 0 gives since-reset statistics, else
- * the merge of the windows overlapping the last since_us microseconds.
- * For each row, quantiles of qs[0..nq-1] (any order, each in [0,1]) and
- * counts of recorded statements <= bounds[0..nb-1] ms are computed.
- * Returns a palloc'd array; *nrows is set.  Takes the store lock shared.
+ * the merge of the windows that cover the last since_us microseconds (at
+ * the finest resolution that reaches that far); each row's covered_since
+ * says from when its numbers are complete.  For each row, quantiles of
+ * qs[0..nq-1] (any order, each in [0,1]) and counts of recorded statements
+ * <= bounds[0..nb-1] ms are computed.  Returns a palloc'd array; *nrows is
+ * set.  Takes the store lock shared.
  */
 extern ObsStoreRow *obs_store_snapshot(ObsStore *store, int64 since_us,
 									   const double *qs, int nq,
@@ -120,46 +205,22 @@ extern ObsStoreRow *obs_store_snapshot(ObsStore *store, int64 since_us,
 									   int *nrows);
 
 /*
- * Does any entry satisfy pred(key, arg)?  (shared lock; for eviction
- * callbacks that must know whether a related entry remains)
+ * Call fn(key, arg) for the key of every entry, in one pass under the
+ * store lock (shared): fn must not call the store.  For eviction
+ * callbacks that must know which related entries remain.
  */
-extern bool obs_store_any(ObsStore *store,
-						  bool (*pred) (const void *key, void *arg),
-						  void *arg);
+extern void obs_store_scan_keys(ObsStore *store,
+								void (*fn) (const void *key, void *arg),
+								void *arg);
 
 /* observa.info rows of this store in section 'section' */
 extern void obs_store_info(ObsStore *store, ObsInfoSink *sink,
 						   const char *section);
 
-/* length of an interval argument in microseconds (error when <= 0) */
-extern int64 obs_store_interval_us(Datum interval);
-
-/* window length in microseconds and windows kept (settings) */
+/* window length of level 0 in microseconds (observa.window) */
 extern int64 obs_store_window_us(void);
 
-/* mean and standard deviation helpers for readers */
+/* standard deviation of counters (population) */
 extern double obs_counters_stddev(const ObsCounters *c);
-
-
-/*
- * Validate and read a float8[] SQL argument (one dimension, not empty, no
- * NULL element, no NaN): quantiles must lie in [0,1]; bounds must be >= 0
- * (+Infinity allowed).  Raises 22004 for NULLs, 22023 otherwise.
- */
-extern double *obs_store_float8_arg(FunctionCallInfo fcinfo, int argno,
-									const char *argname, bool quantiles,
-									int *n);
-
-/* control file: was the previous shutdown clean? (for saved-file loaders) */
-extern bool obs_previous_shutdown_clean(void);
-
-/* finish or abandon a saved-statistics file (see store.c) */
-extern void obs_stat_file_commit(FILE *f, pg_crc32c crc, const char *tmppath,
-								 const char *path);
-extern void obs_stat_file_abort(FILE *f, const char *tmppath);
-
-/* resets of the rooms built on stores (observa.reset() calls all) */
-extern TimestampTz obs_table_stats_reset(void);
-extern TimestampTz obs_statement_stats_reset(void);
 
 #endif							/* OBSERVA_STORE_H */

@@ -18,7 +18,7 @@
  *
  * SQL functions: observa.table_stats(), observa.table_stats(since),
  * observa.table_percentiles(quantiles), observa.table_latency_buckets(
- * bounds_ms) and observa.reset().
+ * bounds_ms).
  *
  *-------------------------------------------------------------------------
  */
@@ -36,8 +36,6 @@
 #include "utils/timestamp.h"
 
 #include "observa.h"
-#include "query_text.h"
-#include "tenant_stats.h"
 #include "store.h"
 
 typedef struct TableKey
@@ -55,7 +53,6 @@ static ObsStore *table_store = NULL;
 void
 obs_table_stats_init(void)
 {
-	obs_store_define_gucs();
 	DefineCustomIntVariable("observa.max_entries",
 							"Maximum number of (database, table, operation) entries observa keeps.",
 							"When full, the least used entries are evicted.",
@@ -68,7 +65,7 @@ obs_table_stats_init(void)
 	table_cfg.keysize = sizeof(TableKey);
 	table_cfg.auxsize = 0;
 	table_cfg.capacity = obs_max_entries;
-	table_cfg.evicted = NULL;
+	table_cfg.evict = OBS_EVICT_USAGE;
 }
 
 Size
@@ -87,6 +84,7 @@ void
 obs_table_stats_record(const ObsSample *sample)
 {
 	TableKey	key;
+	ObsStoreValue v;
 	int			i;
 
 	if (table_store == NULL || sample->nrels == 0)
@@ -97,11 +95,14 @@ obs_table_stats_record(const ObsSample *sample)
 	if (sample->operation == OBS_OP_UTILITY && sample->pstmt &&
 		sample->pstmt->utilityStmt)
 		key.tag = (int32) CreateCommandTag(sample->pstmt->utilityStmt);
+	memset(&v, 0, sizeof(v));
+	v.ms = sample->duration_ms;
+	v.rows = sample->rows;
+	v.failed = sample->failed;
 	for (i = 0; i < sample->nrels; i++)
 	{
 		key.relid = sample->relids[i];
-		obs_store_record(table_store, &key, NULL, sample->duration_ms,
-						 sample->rows, sample->failed);
+		obs_store_record(table_store, &key, NULL, &v);
 	}
 }
 
@@ -112,10 +113,10 @@ obs_table_stats_info(ObsInfoSink *sink)
 		obs_store_info(table_store, sink, "table_stats");
 }
 
-TimestampTz
-obs_table_stats_reset(void)
+void
+obs_table_stats_reset(TimestampTz now)
 {
-	return obs_store_reset(table_store);
+	obs_store_reset(table_store, now);
 }
 
 /* ----------------------------------------------------------------
@@ -175,44 +176,38 @@ table_name_columns(const TableKey *key, Datum *values, bool *nulls)
 	values[4] = CStringGetTextDatum(table_operation_name(key));
 }
 
-#define TABLE_STATS_COLS 17
+#define TABLE_STATS_COLS_1_0 17
+#define TABLE_STATS_COLS_1_1 18	/* since interval: + covered_since */
 
 /*
  * observa.table_stats() and observa.table_stats(since interval): one row
  * per (database, table, operation), since reset or over the windows
- * overlapping the last 'since'.
+ * covering the last 'since'.  API 1.1 adds covered_since to the interval
+ * form; 1.0's symbol keeps serving 1.0's shape.
  */
-PG_FUNCTION_INFO_V1(observa_table_stats_1_0);
-
-Datum
-observa_table_stats_1_0(PG_FUNCTION_ARGS)
+static Datum
+table_stats_internal(FunctionCallInfo fcinfo, int api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	static const double qs[3] = {0.5, 0.95, 0.99};
-	int64		since_us = -1;
+	int64		since_us;
 	ObsStoreRow *rows;
+	int			ncols;
 	int			nrows,
 				i;
 
 	obs_require_preload();
-	if (PG_NARGS() > 0)
-	{
-		if (PG_ARGISNULL(0))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("since must not be NULL"),
-					 errhint("Call observa.table_stats() for statistics since reset.")));
-		since_us = obs_store_interval_us(PG_GETARG_DATUM(0));
-	}
-	obs_init_srf(fcinfo, TABLE_STATS_COLS);
+	since_us = obs_since_arg(fcinfo, 0, "table_stats");
+	ncols = (api >= 11 && since_us >= 0) ? TABLE_STATS_COLS_1_1 : TABLE_STATS_COLS_1_0;
+	obs_init_srf(fcinfo, ncols);
 	cached_db = InvalidOid;
 
 	rows = obs_store_snapshot(table_store, since_us, qs, 3, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)
 	{
 		ObsStoreRow *r = &rows[i];
-		Datum		values[TABLE_STATS_COLS];
-		bool		nulls[TABLE_STATS_COLS];
+		Datum		values[TABLE_STATS_COLS_1_1];
+		bool		nulls[TABLE_STATS_COLS_1_1];
 
 		memset(nulls, 0, sizeof(nulls));
 		table_name_columns((TableKey *) r->key, values, nulls);
@@ -228,9 +223,26 @@ observa_table_stats_1_0(PG_FUNCTION_ARGS)
 		values[14] = Float8GetDatum(r->quantiles[1]);
 		values[15] = Float8GetDatum(r->quantiles[2]);
 		values[16] = TimestampTzGetDatum(r->since);
+		values[17] = TimestampTzGetDatum(r->covered_since);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(observa_table_stats_1_0);
+
+Datum
+observa_table_stats_1_0(PG_FUNCTION_ARGS)
+{
+	return table_stats_internal(fcinfo, 10);
+}
+
+PG_FUNCTION_INFO_V1(observa_table_stats_1_1);
+
+Datum
+observa_table_stats_1_1(PG_FUNCTION_ARGS)
+{
+	return table_stats_internal(fcinfo, 11);
 }
 
 /*
@@ -251,7 +263,7 @@ observa_table_percentiles_1_0(PG_FUNCTION_ARGS)
 				j;
 
 	obs_require_preload();
-	qs = obs_store_float8_arg(fcinfo, 0, "quantiles", true, &nq);
+	qs = obs_float8_array_arg(fcinfo, 0, "quantiles", OBS_ARRAY_QUANTILES, &nq);
 	obs_init_srf(fcinfo, 7);
 	cached_db = InvalidOid;
 
@@ -324,7 +336,7 @@ observa_table_latency_buckets_1_0(PG_FUNCTION_ARGS)
 				j;
 
 	obs_require_preload();
-	arg = obs_store_float8_arg(fcinfo, 0, "bounds_ms", false, &nb);
+	arg = obs_float8_array_arg(fcinfo, 0, "bounds_ms", OBS_ARRAY_BOUNDS, &nb);
 	bounds = palloc(sizeof(double) * (nb + 1));
 	memcpy(bounds, arg, sizeof(double) * nb);
 	nb = obs_prepare_bounds(bounds, nb);
@@ -347,24 +359,4 @@ observa_table_latency_buckets_1_0(PG_FUNCTION_ARGS)
 		}
 	}
 	return (Datum) 0;
-}
-
-/*
- * observa.reset(): forget every table, statement and tenant statistic and
- * every query text; returns the reset time.  The slow-query ring and the
- * advisor's captured workload have resets of their own.
- */
-PG_FUNCTION_INFO_V1(observa_reset);
-
-Datum
-observa_reset(PG_FUNCTION_ARGS)
-{
-	TimestampTz ts;
-
-	obs_require_preload();
-	ts = obs_table_stats_reset();
-	(void) obs_statement_stats_reset();
-	obs_query_text_reset();
-	(void) obs_tenant_stats_reset();
-	PG_RETURN_TIMESTAMPTZ(ts);
 }

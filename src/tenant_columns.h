@@ -2,9 +2,9 @@
  *
  * tenant_columns.h
  *		The observa.tenant_columns setting: names of the columns that hold a
- *		row's tenant (default "tenant_id").  Defined once, in
- *		tenant_stats.c; every room that needs the list (tenant statistics,
- *		the index advisor) reads it through these functions.
+ *		row's tenant (default "tenant_id").  Defined once, in the base layer
+ *		(core.c); every room that needs the list (tenant statistics, the
+ *		index advisor) reads it through these functions.
  *
  * The list is parsed by the setting's check hook (a comma-separated list
  * of identifiers, folded to lower case unless double-quoted), so reading it

@@ -31,54 +31,30 @@
  * error path only the caches are consulted and no output function is
  * called: anything unknown counts under NULL.
  *
- * Storage: shared memory holds observa.max_tenant_databases partitions,
- * each claimed by one database (the least recently used partition is
- * taken over when a new database shows up and none is free).  A partition
- * holds a NULL-tenant entry, an "other tenants" entry and a fixed-size
- * shared hash of at most observa.max_tenants tenant entries.  When the hash
- * is full, Space-Saving by time: the entry with the smallest estimate
- * (total_ms + error_bound_ms) is evicted, its counts are merged into the
- * "other" entry (so the rows of a database always add up to its total),
- * and the newcomer starts with total_ms = 0 and error_bound_ms = the
- * evicted estimate: its true total lies in [total_ms, total_ms +
- * error_bound_ms].  Each entry keeps calls, errors, total time, a latency
- * histogram (histogram.h), its 5 heaviest tables (Space-Saving over 5
- * slots as well) and a ring of per-window aggregates (calls, errors, time
- * and a coarse power-of-two histogram) keyed by window epoch = floor(time /
- * window length).
+ * Storage: one store instance (store.c) keyed by (database, tenant), so
+ * any number of databases share one capacity (observa.max_tenants).  Its
+ * eviction rule is Space-Saving by calls: when the store is full, the
+ * tenants with the smallest estimate (calls + error bound) are folded into
+ * their database's pinned "(other)" row, counters, sketch, windows and top
+ * tables included, so the rows of a database always add up to its total;
+ * a tenant admitted afterwards carries error bounds (calls and time) that
+ * bound what it may have had before.  A database's statements without a
+ * tenant count under its NULL-tenant row, kept (and never evicted) once
+ * the database has shown a tenant since the reset: databases without
+ * tenants take no room.  The entry payload is the
+ * tenant's heaviest tables: Space-Saving by time over 5 slots, merged by
+ * the store under the entry's lock.  Windows, percentiles (1 %, the
+ * store's sketch), batching, locking and persistence are the store's.
  *
- * Hot path: obs_tenant_stats_record() appends one event to a backend-local
- * buffer; the buffer is flushed into shared memory when it is nearly full,
- * when its oldest event is a second old, before this backend reads the
- * statistics, and at backend exit.  The error path only appends (or, with
- * a full buffer, adds to a local spill counter flushed into the NULL
- * entry later): no lock, no allocation.
- *
- * Persistence (same rules as store.c): in the postmaster, on_shmem_exit
- * writes every database's since-reset rows (not the windows) to
- * $PGDATA/pg_stat/observa_tenant_stats.stat (magic, format version,
- * histogram shape, the max_tenants / max_tenant_databases it was written
- * with, CRC-32C; temporary file + durable_rename) at a clean exit when
- * observa.save is on.  Start-up reads it only if the control file says the
- * previous shutdown was clean, then removes it.  More saved tenants than
- * observa.max_tenants: the heaviest are kept, the rest merged into
- * "(other)"; more saved databases than partitions: the most recently used
- * are kept.  A missing, truncated, corrupt, foreign or other-shape file is
- * ignored with one LOG line.  The postmaster is alone then: no locks.
- *
- * Locking protocol: TenantShared.lock guards the partition -> database
- * assignment: shared to find a partition, exclusive to (re)assign one or
- * to reset.  Each partition's lock guards everything in it: exclusive to
- * flush events into it (one acquisition per batch), shared to read it.
- * Lock order: TenantShared.lock, then at most one partition lock.
+ * Hot path: obs_tenant_stats_record() finds the tenant (above) and hands
+ * one value to obs_store_record(): backend-local, no lock; on the error
+ * path only the caches are consulted.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "access/htup_details.h"
 #include "access/transam.h"
@@ -92,13 +68,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
-#include "pgstat.h"
-#include "port/pg_crc32c.h"
 #include "parser/parsetree.h"
-#include "storage/fd.h"
-#include "storage/ipc.h"
-#include "storage/lwlock.h"
-#include "storage/shmem.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -112,30 +82,19 @@
 #include "utils/uuid.h"
 #include "utils/varlena.h"
 
-#include "histogram.h"
 #include "observa.h"
 #include "store.h"
 #include "tenant_columns.h"
-#include "tenant_stats.h"
 
 /* longest tenant value kept, in bytes, terminator included */
 #define TENANT_KEYLEN			64
 /* heaviest tables remembered per tenant */
 #define TENANT_TOP_TABLES		5
-/* coarse per-window histogram: bucket 0 <= 10 us, then powers of two */
-#define WIN_BUCKETS				24
-#define WIN_HIST_MIN_MS			0.01
-/* at most this many windows per tenant, whatever observa.windows says */
-#define TENANT_MAX_WINDOWS		60
-/* backend-local buffer: flush when this full, or when a second old */
-#define PENDING_MAX				32
-#define PENDING_FLUSH_AT		24
-#define PENDING_FLUSH_MS		1000
 
 #define OTHER_TENANT_LABEL		"(other)"
 
 /* ------------------------------------------------------------------------
- * Shared structures
+ * Keys and payload
  * ------------------------------------------------------------------------
  */
 typedef struct TenantKey
@@ -143,14 +102,19 @@ typedef struct TenantKey
 	char		name[TENANT_KEYLEN];	/* NUL-padded */
 } TenantKey;
 
-typedef struct TenantWindow
+/* what a store entry is */
+#define TENANT_KIND_NAMED		0
+#define TENANT_KIND_NONE		1	/* statements without a tenant */
+#define TENANT_KIND_OTHER		2	/* the pinned "(other)" row */
+
+typedef struct TenantStoreKey
 {
-	int64		epoch;			/* -1: unused */
-	uint32		calls;
-	uint32		errors;
-	double		total_ms;
-	uint16		hist[WIN_BUCKETS];	/* halved together before overflow */
-} TenantWindow;
+	Oid			dbid;
+	int32		kind;
+	TenantKey	tenant;			/* zeros unless TENANT_KIND_NAMED */
+} TenantStoreKey;
+
+StaticAssertDecl(sizeof(TenantStoreKey) <= OBS_STORE_MAX_KEY, "tenant key too large");
 
 typedef struct TenantTop
 {
@@ -158,57 +122,18 @@ typedef struct TenantTop
 	double		ms;
 } TenantTop;
 
-/*
- * One tenant's statistics.  The fixed part is followed by the window ring
- * (nwindows TenantWindow) and a histogram (obs_hist_size()).
- */
-typedef struct TenantEntry
+/* the entry payload: the heaviest tables */
+typedef struct TenantTops
 {
-	TenantKey	key;			/* hash key: must be first */
-	int64		calls;
-	int64		errors;
-	double		total_ms;
-	double		error_bound_ms;
 	TenantTop	top[TENANT_TOP_TABLES];
-} TenantEntry;
+} TenantTops;
 
-typedef struct TenantPart
-{
-	LWLock		lock;
-	Oid			dbid;			/* InvalidOid: free */
-	TimestampTz last_used;
-	TimestampTz stats_since;
-	int64		evictions;
-} TenantPart;
-
-typedef struct TenantShared
-{
-	LWLock		lock;
-	int			tranche_id;
-	int			nparts;
-	int			max_tenants;
-	int			nwindows;
-	int			window_secs;
-	int64		database_takeovers;
-	Size		shmem_bytes;
-	TimestampTz reset_at;
-	char		file_state[96]; /* what start-up did with the saved file */
-	TenantPart	parts[FLEXIBLE_ARRAY_MEMBER];
-} TenantShared;
+StaticAssertDecl(sizeof(TenantTops) <= OBS_STORE_MAX_PAYLOAD, "tenant payload too large");
 
 /* ------------------------------------------------------------------------
- * Settings
+ * Settings and state
  * ------------------------------------------------------------------------
  */
-typedef struct TenantColumns
-{
-	int			n;
-	char		names[OBS_MAX_TENANT_COLUMNS][NAMEDATALEN];
-} TenantColumns;
-
-static char *tenant_columns_string = NULL;
-static TenantColumns *tenant_columns = NULL;
-static uint32 tenant_columns_gen = 0;
 static char *session_tenant = NULL;
 static int	max_tenants = 1000;
 
@@ -219,40 +144,9 @@ static int	max_tenants = 1000;
 #define TENANT_SOURCES_ALL		0x07
 static char *tenant_sources_string = NULL;
 static int	tenant_sources = TENANT_SOURCES_ALL;
-static int	max_tenant_databases = 2;
 
-/* ------------------------------------------------------------------------
- * Process state
- * ------------------------------------------------------------------------
- */
-static TenantShared *tshared = NULL;
-static HTAB **part_hash = NULL;		/* per partition, attached at startup */
-static char *special_base = NULL;	/* 2 entries per partition: NULL, other */
-static Size entry_size = 0;
-static int	cfg_nwindows = 60;
-static int	cfg_window_secs = 60;
-
-/* backend-local pending events */
-typedef struct PendingEvent
-{
-	TenantKey	key;
-	bool		has_tenant;
-	bool		failed;
-	Oid			relid;
-	double		ms;
-	int64		epoch;
-} PendingEvent;
-
-static PendingEvent pending[PENDING_MAX];
-static int	npending = 0;
-static TimestampTz pending_since = 0;
-static int64 spill_calls = 0;
-static int64 spill_errors = 0;
-static double spill_ms = 0.0;
-static bool exit_cb_registered = false;
-
-static void tenant_load(void);
-static void tenant_shmem_exit(int code, Datum arg);
+static ObsStoreConfig tenant_cfg;
+static ObsStore *tenant_store = NULL;
 
 /* relid -> tenant column cache */
 typedef struct RelTenantCache
@@ -297,128 +191,9 @@ static TypeFact type_facts[SMALL_CACHE];
 static int	n_type_facts = 0;
 
 /* ------------------------------------------------------------------------
- * Helpers on entries
+ * The store instance
  * ------------------------------------------------------------------------
  */
-static inline Size
-entry_fixed_size(void)
-{
-	return MAXALIGN(sizeof(TenantEntry));
-}
-
-static inline TenantWindow *
-entry_windows(TenantEntry *e)
-{
-	return (TenantWindow *) ((char *) e + entry_fixed_size());
-}
-
-static inline ObsHistogram *
-entry_hist(TenantEntry *e)
-{
-	return (ObsHistogram *) ((char *) e + entry_fixed_size() +
-							 MAXALIGN(sizeof(TenantWindow) * tshared->nwindows));
-}
-
-static Size
-compute_entry_size(int nwindows)
-{
-	return entry_fixed_size() +
-		MAXALIGN(sizeof(TenantWindow) * nwindows) + obs_hist_size();
-}
-
-/* the NULL (which = 0) or "other" (which = 1) entry of partition p */
-static inline TenantEntry *
-special_entry(int p, int which)
-{
-	return (TenantEntry *) (special_base + entry_size * (p * 2 + which));
-}
-
-/* clear the counters of an entry, keeping its key */
-static void
-entry_clear(TenantEntry *e)
-{
-	TenantWindow *w = entry_windows(e);
-	int			i;
-
-	e->calls = 0;
-	e->errors = 0;
-	e->total_ms = 0.0;
-	e->error_bound_ms = 0.0;
-	memset(e->top, 0, sizeof(e->top));
-	memset(w, 0, sizeof(TenantWindow) * tshared->nwindows);
-	for (i = 0; i < tshared->nwindows; i++)
-		w[i].epoch = -1;
-	obs_hist_reset(entry_hist(e));
-}
-
-static inline int
-win_bucket(double ms)
-{
-	int			b;
-
-	if (!(ms > WIN_HIST_MIN_MS))
-		return 0;
-	b = (int) ceil(log2(ms / WIN_HIST_MIN_MS));
-	if (b < 1)
-		b = 1;
-	if (b > WIN_BUCKETS - 1)
-		b = WIN_BUCKETS - 1;
-	return b;
-}
-
-/* representative value of a coarse bucket: geometric middle */
-static inline double
-win_bucket_value(int b)
-{
-	if (b <= 0)
-		return WIN_HIST_MIN_MS;
-	return WIN_HIST_MIN_MS * pow(2.0, b - 0.5);
-}
-
-static void
-win_hist_add(TenantWindow *w, int b, uint32 n)
-{
-	int			i;
-
-	while ((uint32) w->hist[b] + n > PG_UINT16_MAX)
-	{
-		for (i = 0; i < WIN_BUCKETS; i++)
-			w->hist[i] = (w->hist[i] + 1) / 2;
-		if (n > PG_UINT16_MAX)
-			n = (n + 1) / 2;
-	}
-	w->hist[b] += n;
-}
-
-/* add another window's counts into w (same epoch) */
-static void
-win_merge(TenantWindow *w, const TenantWindow *src)
-{
-	int			i;
-
-	w->calls += src->calls;
-	w->errors += src->errors;
-	w->total_ms += src->total_ms;
-	for (i = 0; i < WIN_BUCKETS; i++)
-		if (src->hist[i] > 0)
-			win_hist_add(w, i, src->hist[i]);
-}
-
-/* the ring slot of an epoch, reset if it held an older window; NULL if stale */
-static TenantWindow *
-win_slot(TenantEntry *e, int64 epoch)
-{
-	TenantWindow *w = &entry_windows(e)[epoch % tshared->nwindows];
-
-	if (w->epoch == epoch)
-		return w;
-	if (w->epoch > epoch)
-		return NULL;
-	memset(w, 0, sizeof(TenantWindow));
-	w->epoch = epoch;
-	return w;
-}
-
 /* Space-Saving over the few top-table slots */
 static void
 top_add(TenantTop *top, Oid relid, double ms)
@@ -448,121 +223,47 @@ top_add(TenantTop *top, Oid relid, double ms)
 	top[min].ms += ms;
 }
 
-/* merge everything of src into dst (eviction into "other") */
+/* payload merge (store.h): fold src's tables into dst's */
 static void
-entry_merge(TenantEntry *dst, TenantEntry *src)
+tops_merge(void *dst, const void *src)
 {
-	TenantWindow *dw = entry_windows(dst);
-	TenantWindow *sw = entry_windows(src);
-	int			i;
+	TenantTops *d = (TenantTops *) dst;
+	const TenantTops *s = (const TenantTops *) src;
 
-	dst->calls += src->calls;
-	dst->errors += src->errors;
-	dst->total_ms += src->total_ms;
-	for (i = 0; i < TENANT_TOP_TABLES; i++)
-		top_add(dst->top, src->top[i].relid, src->top[i].ms);
-	for (i = 0; i < tshared->nwindows; i++)
-	{
-		if (sw[i].epoch < 0)
-			continue;
-		if (dw[i].epoch == sw[i].epoch)
-			win_merge(&dw[i], &sw[i]);
-		else if (dw[i].epoch < sw[i].epoch)
-			dw[i] = sw[i];
-	}
-	obs_hist_merge(entry_hist(dst), entry_hist(src));
+	for (int i = 0; i < TENANT_TOP_TABLES; i++)
+		top_add(d->top, s->top[i].relid, s->top[i].ms);
 }
 
-/* apply one event to an entry (partition lock held exclusively) */
-static void
-entry_apply(TenantEntry *e, const PendingEvent *ev)
-{
-	TenantWindow *w;
-
-	e->calls++;
-	if (ev->failed)
-		e->errors++;
-	e->total_ms += ev->ms;
-	obs_hist_record(entry_hist(e), ev->ms);
-	top_add(e->top, ev->relid, ev->ms);
-	w = win_slot(e, ev->epoch);
-	if (w)
-	{
-		w->calls++;
-		if (ev->failed)
-			w->errors++;
-		w->total_ms += ev->ms;
-		win_hist_add(w, win_bucket(ev->ms), 1);
-	}
-}
-
-/* ------------------------------------------------------------------------
- * Settings: observa.tenant_columns (shared with the index advisor through
- * tenant_columns.h), observa.tenant, observa.max_tenants,
- * observa.max_tenant_databases
- * ------------------------------------------------------------------------
- */
+/* Space-Saving's pinned row of key's group: its database's "(other)" */
 static bool
-check_tenant_columns(char **newval, void **extra, GucSource source)
+tenant_other_key(const void *key, void *other)
 {
-	char	   *raw;
-	List	   *names;
-	ListCell   *lc;
-	TenantColumns *cols;
+	const TenantStoreKey *k = (const TenantStoreKey *) key;
+	TenantStoreKey *o = (TenantStoreKey *) other;
 
-	raw = pstrdup(*newval ? *newval : "");
-	if (!SplitIdentifierString(raw, ',', &names))
-	{
-		GUC_check_errdetail("List syntax is invalid: expected column names separated by commas.");
-		pfree(raw);
-		list_free(names);
+	if (k->kind == TENANT_KIND_OTHER)
 		return false;
-	}
-	if (list_length(names) > OBS_MAX_TENANT_COLUMNS)
-	{
-		GUC_check_errdetail("At most %d tenant column names are allowed.",
-							OBS_MAX_TENANT_COLUMNS);
-		pfree(raw);
-		list_free(names);
-		return false;
-	}
-	cols = (TenantColumns *) malloc(sizeof(TenantColumns));
-	if (cols == NULL)
-	{
-		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
-		GUC_check_errdetail("Out of memory.");
-		pfree(raw);
-		list_free(names);
-		return false;
-	}
-	memset(cols, 0, sizeof(TenantColumns));
-	foreach(lc, names)
-	{
-		const char *name = (const char *) lfirst(lc);
-
-		if (name[0] == '\0')
-		{
-			GUC_check_errdetail("A tenant column name is empty.");
-			free(cols);
-			pfree(raw);
-			list_free(names);
-			return false;
-		}
-		strlcpy(cols->names[cols->n++], name, NAMEDATALEN);
-	}
-	pfree(raw);
-	list_free(names);
-	*extra = cols;
+	memset(o, 0, sizeof(TenantStoreKey));
+	o->dbid = k->dbid;
+	o->kind = TENANT_KIND_OTHER;
 	return true;
 }
 
-static void
-assign_tenant_columns(const char *newval, void *extra)
+/*
+ * A database's NULL-tenant row is never evicted, and only kept once the
+ * database has shown a tenant: databases without tenants take no rows.
+ */
+static bool
+tenant_pinned_member(const void *key)
 {
-	tenant_columns = (TenantColumns *) extra;
-	tenant_columns_gen++;
+	return ((const TenantStoreKey *) key)->kind == TENANT_KIND_NONE;
 }
 
+/* ------------------------------------------------------------------------
+ * Settings: observa.tenant, observa.max_tenants (observa.tenant_columns is
+ * core.c's)
+ * ------------------------------------------------------------------------
+ */
 static bool
 check_session_tenant(char **newval, void **extra, GucSource source)
 {
@@ -631,50 +332,9 @@ assign_tenant_sources(const char *newval, void *extra)
 	tenant_sources = *((int *) extra);
 }
 
-int
-obs_tenant_column_count(void)
-{
-	return tenant_columns ? tenant_columns->n : 0;
-}
-
-const char *
-obs_tenant_column(int i)
-{
-	Assert(tenant_columns != NULL && i >= 0 && i < tenant_columns->n);
-	return tenant_columns->names[i];
-}
-
-bool
-obs_is_tenant_column(const char *attname)
-{
-	int			i;
-
-	for (i = 0; i < obs_tenant_column_count(); i++)
-	{
-		if (strcmp(tenant_columns->names[i], attname) == 0)
-			return true;
-	}
-	return false;
-}
-
-uint32
-obs_tenant_columns_generation(void)
-{
-	return tenant_columns_gen;
-}
-
 void
 obs_tenant_stats_init(void)
 {
-	DefineCustomStringVariable("observa.tenant_columns",
-							   "Column names that hold a row's tenant, comma-separated.",
-							   "Used by per-tenant statistics and the index advisor. Empty: none.",
-							   &tenant_columns_string,
-							   "tenant_id",
-							   PGC_SUSET,
-							   GUC_LIST_INPUT,
-							   check_tenant_columns, assign_tenant_columns, NULL);
-
 	DefineCustomStringVariable("observa.tenant",
 							   "Tenant the session's statements are counted under.",
 							   "Overrides the tenant found in the statement. Empty: not set.",
@@ -694,613 +354,35 @@ obs_tenant_stats_init(void)
 							   check_tenant_sources, assign_tenant_sources, NULL);
 
 	DefineCustomIntVariable("observa.max_tenants",
-							"Tenants tracked per database by per-tenant statistics.",
-							"The heaviest tenants by time are kept; the rest count under \"(other)\".",
+							"Tenants (of all databases together) tracked by per-tenant statistics.",
+							"The tenants with the most calls are kept; the others count under their database's \"(other)\" row.",
 							&max_tenants,
-							1000, 1, 1000000,
+							1000, 10, 1000000,
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("observa.max_tenant_databases",
-							"Databases per-tenant statistics can track at once.",
-							"When more databases are active, the least recently used one is taken over.",
-							&max_tenant_databases,
-							2, 1, 64,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
+	tenant_cfg.name = "tenant_stats";
+	tenant_cfg.keysize = sizeof(TenantStoreKey);
+	tenant_cfg.auxsize = 0;
+	tenant_cfg.capacity = max_tenants;
+	tenant_cfg.payloadsize = sizeof(TenantTops);
+	tenant_cfg.payload_merge = tops_merge;
+	tenant_cfg.evict = OBS_EVICT_SPACE_SAVING;
+	tenant_cfg.other_key = tenant_other_key;
+	tenant_cfg.pinned_member = tenant_pinned_member;
 }
 
-/*
- * Read an integer setting of another room (time windows), in seconds for
- * time units; def when the setting does not exist.
- */
-static int
-other_room_setting(const char *name, int def, bool seconds)
-{
-	const char *val = GetConfigOption(name, true, false);
-	int			flags;
-	int			v;
-
-	if (val == NULL || !parse_int(val, &v, 0, NULL))
-		return def;
-	if (seconds)
-	{
-		flags = GetConfigOptionFlags(name, true);
-		switch (flags & GUC_UNIT_TIME)
-		{
-			case GUC_UNIT_MS:
-				v = v / 1000;
-				break;
-			case GUC_UNIT_MIN:
-				v = v * 60;
-				break;
-			default:
-				break;
-		}
-	}
-	return v;
-}
-
-/* bytes of shared memory for the current settings (entry_size known) */
-static Size
-tenant_shmem_bytes(void)
-{
-	Size		size;
-	int			p;
-
-	size = MAXALIGN(add_size(offsetof(TenantShared, parts),
-							 mul_size(sizeof(TenantPart), max_tenant_databases)));
-	size = add_size(size, mul_size(entry_size, 2 * max_tenant_databases));
-	for (p = 0; p < max_tenant_databases; p++)
-		size = add_size(size, hash_estimate_size(max_tenants, entry_size));
-	return size;
-}
-
-/*
- * Called from the shmem request hook, once all settings are loaded: reads
- * the window length and count of the time-window room (observa.window,
- * observa.windows; 60 s and 60 when that room is absent) and sizes the
- * store.
- */
 Size
 obs_tenant_stats_shmem_size(void)
 {
-	cfg_window_secs = Max(other_room_setting("observa.window", 60, true), 1);
-	cfg_nwindows = other_room_setting("observa.windows", 60, false);
-	cfg_nwindows = Min(Max(cfg_nwindows, 1), TENANT_MAX_WINDOWS);
-	entry_size = compute_entry_size(cfg_nwindows);
-	return tenant_shmem_bytes();
+	return obs_store_shmem_size(&tenant_cfg);
 }
 
 void
 obs_tenant_stats_shmem_startup(void)
 {
-	bool		found;
-	Size		hdr;
-	int			p;
-
-	hdr = MAXALIGN(offsetof(TenantShared, parts) +
-				   sizeof(TenantPart) * max_tenant_databases);
-	if (entry_size == 0)
-		entry_size = compute_entry_size(cfg_nwindows);
-	tshared = ShmemInitStruct("observa tenant stats",
-							  hdr + entry_size * 2 * max_tenant_databases,
-							  &found);
-	special_base = (char *) tshared + hdr;
-	if (!found)
-	{
-		tshared->tranche_id = LWLockNewTrancheId();
-		LWLockInitialize(&tshared->lock, tshared->tranche_id);
-		tshared->nparts = max_tenant_databases;
-		tshared->max_tenants = max_tenants;
-		tshared->nwindows = cfg_nwindows;
-		tshared->window_secs = cfg_window_secs;
-		tshared->database_takeovers = 0;
-		tshared->shmem_bytes = tenant_shmem_bytes();
-		tshared->reset_at = GetCurrentTimestamp();
-		strlcpy(tshared->file_state, "no file", sizeof(tshared->file_state));
-		for (p = 0; p < tshared->nparts; p++)
-		{
-			TenantPart *part = &tshared->parts[p];
-
-			LWLockInitialize(&part->lock, tshared->tranche_id);
-			part->dbid = InvalidOid;
-			part->last_used = 0;
-			part->stats_since = tshared->reset_at;
-			part->evictions = 0;
-			memset(special_entry(p, 0), 0, entry_size);
-			memset(special_entry(p, 1), 0, entry_size);
-			entry_clear(special_entry(p, 0));
-			entry_clear(special_entry(p, 1));
-			strlcpy(special_entry(p, 1)->key.name, OTHER_TENANT_LABEL,
-					TENANT_KEYLEN);
-		}
-	}
-	LWLockRegisterTranche(tshared->tranche_id, "observa_tenant_stats");
-
-	part_hash = MemoryContextAllocZero(TopMemoryContext,
-									   sizeof(HTAB *) * tshared->nparts);
-	for (p = 0; p < tshared->nparts; p++)
-	{
-		HASHCTL		info;
-		char		name[64];
-
-		memset(&info, 0, sizeof(info));
-		info.keysize = sizeof(TenantKey);
-		info.entrysize = entry_size;
-		snprintf(name, sizeof(name), "observa tenant stats %d", p);
-		part_hash[p] = ShmemInitHash(name, tshared->max_tenants,
-									 tshared->max_tenants, &info,
-									 HASH_ELEM | HASH_STRINGS | HASH_FIXED_SIZE);
-	}
-
-	/* the postmaster loads the saved file and saves it at shutdown */
-	if (!IsUnderPostmaster)
-	{
-		if (!found)
-			tenant_load();
-		on_shmem_exit(tenant_shmem_exit, (Datum) 0);
-	}
-}
-
-/* ------------------------------------------------------------------------
- * Persistence (postmaster only: no other process runs, so no locks)
- *
- * File $PGDATA/pg_stat/observa_tenant_stats.stat:
- *	TenantFileHeader
- *	per database: TenantFileDb, then 2 + ntenants records (the NULL row,
- *	  the "(other)" row, the tenants), each a TenantFileEntry followed by
- *	  a histogram of hist_size bytes
- *	CRC-32C of everything before it
- * The windows are not saved.
- * ------------------------------------------------------------------------
- */
-#define TENANT_FILE_MAGIC		0x0B5E7E01
-#define TENANT_FILE_FORMAT		1
-#define TENANT_FILE_NAME		"observa_tenant_stats.stat"
-
-typedef struct TenantFileHeader
-{
-	uint32		magic;
-	uint32		format;
-	uint32		pg_version;
-	int32		nbuckets;		/* obs_hist_nbuckets() */
-	uint32		hist_size;		/* obs_hist_size() */
-	uint32		keylen;			/* TENANT_KEYLEN */
-	int32		max_tenants;	/* as written */
-	int32		nparts;			/* max_tenant_databases as written */
-	int32		ndbs;			/* databases that follow */
-	int32		pad;
-	int64		database_takeovers;
-	TimestampTz reset_at;
-} TenantFileHeader;
-
-typedef struct TenantFileDb
-{
-	Oid			dbid;
-	int32		ntenants;
-	TimestampTz last_used;
-	TimestampTz stats_since;
-	int64		evictions;
-} TenantFileDb;
-
-typedef struct TenantFileEntry
-{
-	TenantKey	key;
-	int64		calls;
-	int64		errors;
-	double		total_ms;
-	double		error_bound_ms;
-	TenantTop	top[TENANT_TOP_TABLES];
-} TenantFileEntry;
-
-static void
-tenant_file_path(char *path, Size len, bool tmp)
-{
-	snprintf(path, len, "%s/%s%s", PGSTAT_STAT_PERMANENT_DIRECTORY,
-			 TENANT_FILE_NAME, tmp ? ".tmp" : "");
-}
-
-/* observa.save, a setting of store.c; on (its default) if unreadable */
-static bool
-tenant_save_enabled(void)
-{
-	const char *val = GetConfigOption("observa.save", true, false);
-	bool		on;
-
-	if (val == NULL || !parse_bool(val, &on))
-		return true;
-	return on;
-}
-
-static void
-set_file_state(const char *path, const char *state)
-{
-	strlcpy(tshared->file_state, state, sizeof(tshared->file_state));
-	ereport(LOG,
-			(errmsg("observa: tenant_stats statistics file \"%s\": %s",
-					path, state)));
-}
-
-/* write one entry record; false on a write error */
-static bool
-write_entry(FILE *f, pg_crc32c *crc, TenantEntry *e)
-{
-	TenantFileEntry r;
-
-	memset(&r, 0, sizeof(r));
-	r.key = e->key;
-	r.calls = e->calls;
-	r.errors = e->errors;
-	r.total_ms = e->total_ms;
-	r.error_bound_ms = e->error_bound_ms;
-	memcpy(r.top, e->top, sizeof(r.top));
-	COMP_CRC32C(*crc, &r, sizeof(r));
-	COMP_CRC32C(*crc, entry_hist(e), obs_hist_size());
-	return fwrite(&r, sizeof(r), 1, f) == 1 &&
-		fwrite(entry_hist(e), obs_hist_size(), 1, f) == 1;
-}
-
-/*
- * on_shmem_exit callback of the postmaster: dump the since-reset state of
- * every database to the file (through a temporary file and
- * durable_rename), unless the exit is not clean or observa.save is off.
- */
-static void
-tenant_shmem_exit(int code, Datum arg)
-{
-	char		path[MAXPGPATH];
-	char		tmppath[MAXPGPATH];
-	FILE	   *f;
-	TenantFileHeader hdr;
-	pg_crc32c	crc;
-	int			p;
-
-	/* never dump after a crash: shared memory may be inconsistent */
-	if (code != 0 || tshared == NULL || !tenant_save_enabled())
-		return;
-
-	tenant_file_path(path, sizeof(path), false);
-	tenant_file_path(tmppath, sizeof(tmppath), true);
-	f = AllocateFile(tmppath, PG_BINARY_W);
-	if (f == NULL)
-		goto error;
-
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.magic = TENANT_FILE_MAGIC;
-	hdr.format = TENANT_FILE_FORMAT;
-	hdr.pg_version = PG_VERSION_NUM;
-	hdr.nbuckets = obs_hist_nbuckets();
-	hdr.hist_size = (uint32) obs_hist_size();
-	hdr.keylen = TENANT_KEYLEN;
-	hdr.max_tenants = tshared->max_tenants;
-	hdr.nparts = tshared->nparts;
-	for (p = 0; p < tshared->nparts; p++)
-		if (OidIsValid(tshared->parts[p].dbid))
-			hdr.ndbs++;
-	hdr.database_takeovers = tshared->database_takeovers;
-	hdr.reset_at = tshared->reset_at;
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, &hdr, sizeof(hdr));
-	if (fwrite(&hdr, sizeof(hdr), 1, f) != 1)
-		goto error;
-
-	for (p = 0; p < tshared->nparts; p++)
-	{
-		TenantPart *part = &tshared->parts[p];
-		TenantFileDb db;
-		HASH_SEQ_STATUS seq;
-		TenantEntry *e;
-
-		if (!OidIsValid(part->dbid))
-			continue;
-		memset(&db, 0, sizeof(db));
-		db.dbid = part->dbid;
-		db.ntenants = (int32) hash_get_num_entries(part_hash[p]);
-		db.last_used = part->last_used;
-		db.stats_since = part->stats_since;
-		db.evictions = part->evictions;
-		COMP_CRC32C(crc, &db, sizeof(db));
-		if (fwrite(&db, sizeof(db), 1, f) != 1)
-			goto error;
-		if (!write_entry(f, &crc, special_entry(p, 0)) ||
-			!write_entry(f, &crc, special_entry(p, 1)))
-			goto error;
-		hash_seq_init(&seq, part_hash[p]);
-		while ((e = hash_seq_search(&seq)) != NULL)
-		{
-			if (!write_entry(f, &crc, e))
-			{
-				hash_seq_term(&seq);
-				goto error;
-			}
-		}
-	}
-	obs_stat_file_commit(f, crc, tmppath, path);
-	return;
-
-error:
-	obs_stat_file_abort(f, tmppath);
-}
-
-/* a loaded tenant, and its place in the file (for sorting) */
-typedef struct LoadedTenant
-{
-	const char *rec;			/* TenantFileEntry + histogram */
-	double		estimate;		/* total_ms + error_bound_ms */
-} LoadedTenant;
-
-static int
-loaded_cmp(const void *a, const void *b)
-{
-	const LoadedTenant *x = a;
-	const LoadedTenant *y = b;
-
-	if (x->estimate != y->estimate)
-		return x->estimate > y->estimate ? -1 : 1;
-	return 0;
-}
-
-/* copy a saved record's counters and histogram into entry e (windows empty) */
-static void
-entry_from_record(TenantEntry *e, const char *rec)
-{
-	TenantFileEntry r;
-
-	memcpy(&r, rec, sizeof(r));
-	entry_clear(e);
-	e->calls = r.calls;
-	e->errors = r.errors;
-	e->total_ms = r.total_ms;
-	e->error_bound_ms = r.error_bound_ms;
-	memcpy(e->top, r.top, sizeof(e->top));
-	memcpy(entry_hist(e), rec + sizeof(r), obs_hist_size());
-}
-
-/*
- * Load one saved database into partition p.  Tenants beyond
- * observa.max_tenants (the lightest by total_ms + error_bound_ms) are
- * merged into the "(other)" row, as an eviction would, so the rows still
- * add up.  Returns the number of tenants folded.
- */
-static int
-load_database(int p, const TenantFileDb *db, const char *recs, Size rsize,
-			  TenantEntry *tmp)
-{
-	TenantPart *part = &tshared->parts[p];
-	LoadedTenant *ts = NULL;
-	int			keep;
-	int			i;
-
-	part->dbid = db->dbid;
-	part->last_used = db->last_used;
-	part->stats_since = db->stats_since;
-	part->evictions = db->evictions;
-	entry_from_record(special_entry(p, 0), recs);
-	entry_from_record(special_entry(p, 1), recs + rsize);
-	/* labels are ours, whatever the file says */
-	memset(&special_entry(p, 0)->key, 0, sizeof(TenantKey));
-	memset(&special_entry(p, 1)->key, 0, sizeof(TenantKey));
-	strlcpy(special_entry(p, 1)->key.name, OTHER_TENANT_LABEL, TENANT_KEYLEN);
-
-	if (db->ntenants == 0)
-		return 0;
-	ts = palloc(sizeof(LoadedTenant) * db->ntenants);
-	for (i = 0; i < db->ntenants; i++)
-	{
-		TenantFileEntry r;
-
-		ts[i].rec = recs + rsize * (2 + (Size) i);
-		memcpy(&r, ts[i].rec, sizeof(r));
-		ts[i].estimate = r.total_ms + r.error_bound_ms;
-	}
-	keep = Min(db->ntenants, tshared->max_tenants);
-	if (keep < db->ntenants)
-		qsort(ts, db->ntenants, sizeof(LoadedTenant), loaded_cmp);
-
-	for (i = 0; i < db->ntenants; i++)
-	{
-		TenantKey	key;
-		TenantEntry *e = NULL;
-		bool		found = false;
-		int			len;
-
-		memcpy(&key, ts[i].rec, sizeof(key));
-		key.name[TENANT_KEYLEN - 1] = '\0';
-		len = strlen(key.name);
-		memset(key.name + len, 0, TENANT_KEYLEN - len);
-		if (i < keep)
-			e = hash_search(part_hash[p], &key, HASH_ENTER_NULL, &found);
-		entry_from_record(tmp, ts[i].rec);
-		if (e != NULL && !found)
-		{
-			entry_from_record(e, ts[i].rec);
-			e->key = key;
-		}
-		else if (e != NULL)
-			entry_merge(e, tmp);	/* a duplicate key: cannot happen */
-		else
-		{
-			entry_merge(special_entry(p, 1), tmp);
-			part->evictions++;
-		}
-	}
-	pfree(ts);
-	return db->ntenants - keep;
-}
-
-/* a database found in the file */
-typedef struct SavedDb
-{
-	TenantFileDb db;
-	const char *recs;			/* its 2 + ntenants records */
-} SavedDb;
-
-static int
-saved_db_cmp(const void *a, const void *b)
-{
-	const SavedDb *x = a;
-	const SavedDb *y = b;
-
-	if (x->db.last_used != y->db.last_used)
-		return x->db.last_used > y->db.last_used ? -1 : 1;
-	return 0;
-}
-
-/*
- * Read the saved file at postmaster start-up (shared memory just created,
- * no concurrency), if the previous shutdown was clean, then remove it.
- * Anything wrong with the file: one LOG line, empty statistics.
- */
-static void
-tenant_load(void)
-{
-	char		path[MAXPGPATH];
-	struct stat st;
-	FILE	   *f;
-	char	   *buf = NULL;
-	TenantFileHeader hdr;
-	pg_crc32c	crc,
-				filecrc;
-	Size		rsize = sizeof(TenantFileEntry) + obs_hist_size();
-	Size		body;
-	Size		off;
-	int			d;
-	int			loaded_dbs = 0;
-	int64		loaded_tenants = 0;
-	int64		folded = 0;
-	TenantEntry *tmp = NULL;
-	SavedDb    *dbs = NULL;
-	char		msg[160];
-
-	tenant_file_path(path, sizeof(path), false);
-	if (stat(path, &st) != 0)
-	{
-		strlcpy(tshared->file_state, "no file", sizeof(tshared->file_state));
-		return;
-	}
-	if (!tenant_save_enabled())
-	{
-		set_file_state(path, "ignored: observa.save is off");
-		goto done;
-	}
-	if (!obs_previous_shutdown_clean())
-	{
-		set_file_state(path, "ignored: the previous shutdown was not clean");
-		goto done;
-	}
-	if ((Size) st.st_size < sizeof(hdr) + sizeof(pg_crc32c))
-	{
-		set_file_state(path, "ignored: truncated");
-		goto done;
-	}
-	f = AllocateFile(path, PG_BINARY_R);
-	if (f == NULL)
-	{
-		set_file_state(path, "ignored: cannot be opened");
-		goto done;
-	}
-	/* out of memory must not stop the server from starting */
-	buf = palloc_extended(st.st_size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-	if (buf == NULL)
-	{
-		FreeFile(f);
-		set_file_state(path, "ignored: too large to read into memory");
-		goto done;
-	}
-	if (fread(buf, 1, st.st_size, f) != (size_t) st.st_size)
-	{
-		FreeFile(f);
-		set_file_state(path, "ignored: cannot be read");
-		goto done;
-	}
-	FreeFile(f);
-
-	memcpy(&hdr, buf, sizeof(hdr));
-	if (hdr.magic != TENANT_FILE_MAGIC || hdr.format != TENANT_FILE_FORMAT ||
-		hdr.pg_version / 100 != PG_VERSION_NUM / 100)
-	{
-		set_file_state(path, "ignored: not an observa file of this version");
-		goto done;
-	}
-	if (hdr.nbuckets != obs_hist_nbuckets() ||
-		hdr.hist_size != (uint32) obs_hist_size() ||
-		hdr.keylen != TENANT_KEYLEN)
-	{
-		set_file_state(path, "ignored: written with a different histogram_error or layout");
-		goto done;
-	}
-	body = (Size) st.st_size - sizeof(pg_crc32c);
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, buf, body);
-	FIN_CRC32C(crc);
-	memcpy(&filecrc, buf + body, sizeof(filecrc));
-	if (!EQ_CRC32C(crc, filecrc))
-	{
-		set_file_state(path, "ignored: truncated or checksum mismatch");
-		goto done;
-	}
-
-	/* check the structure completely before touching shared memory */
-	if (hdr.ndbs < 0 || hdr.ndbs > hdr.nparts || hdr.nparts > 64)
-	{
-		set_file_state(path, "ignored: inconsistent header");
-		goto done;
-	}
-	dbs = palloc0(sizeof(SavedDb) * Max(hdr.ndbs, 1));
-	off = sizeof(hdr);
-	for (d = 0; d < hdr.ndbs; d++)
-	{
-		TenantFileDb db;
-
-		if (body - off < sizeof(db))
-			break;
-		memcpy(&db, buf + off, sizeof(db));
-		off += sizeof(db);
-		dbs[d].db = db;
-		dbs[d].recs = buf + off;
-		if (db.ntenants < 0 || db.ntenants > hdr.max_tenants ||
-			(body - off) / rsize < (Size) db.ntenants + 2)
-			break;
-		off += rsize * ((Size) db.ntenants + 2);
-	}
-	if (d < hdr.ndbs || off != body)
-	{
-		set_file_state(path, "ignored: wrong length");
-		goto done;
-	}
-
-	/* load: the most recently used databases first, as many as fit */
-	qsort(dbs, hdr.ndbs, sizeof(SavedDb), saved_db_cmp);
-	tmp = palloc0(entry_size);
-	for (d = 0; d < hdr.ndbs && loaded_dbs < tshared->nparts; d++)
-	{
-		if (!OidIsValid(dbs[d].db.dbid))
-			continue;
-		folded += load_database(loaded_dbs, &dbs[d].db, dbs[d].recs, rsize, tmp);
-		loaded_tenants += dbs[d].db.ntenants;
-		loaded_dbs++;
-	}
-	tshared->database_takeovers = hdr.database_takeovers;
-	tshared->reset_at = hdr.reset_at;
-	snprintf(msg, sizeof(msg),
-			 "loaded %d of %d databases, " INT64_FORMAT " tenants (" INT64_FORMAT " folded into (other))",
-			 loaded_dbs, hdr.ndbs, loaded_tenants - folded, folded);
-	set_file_state(path, msg);
-
-done:
-	if (buf)
-		pfree(buf);
-	if (tmp)
-		pfree(tmp);
-	if (dbs)
-		pfree(dbs);
-	if (unlink(path) != 0 && errno != ENOENT)
-		ereport(LOG,
-				(errcode_for_file_access(),
-				 errmsg("could not remove observa statistics file \"%s\": %m", path)));
+	tenant_store = obs_store_attach(&tenant_cfg);
 }
 
 /* ------------------------------------------------------------------------
@@ -1328,7 +410,7 @@ rel_cache_reset(void)
 	while ((c = hash_seq_search(&seq)) != NULL)
 		hash_search(rel_cache, &c->relid, HASH_REMOVE, NULL);
 	rel_cache_flush_all = false;
-	rel_cache_gen = tenant_columns_gen;
+	rel_cache_gen = obs_tenant_columns_generation();
 }
 
 /*
@@ -1359,11 +441,11 @@ rel_tenant_attnum(Oid relid, bool may_fill)
 		rel_cache = hash_create("observa tenant relations", 256, &info,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(rel_cache_callback, (Datum) 0);
-		rel_cache_gen = tenant_columns_gen;
+		rel_cache_gen = obs_tenant_columns_generation();
 	}
-	if (may_fill && (rel_cache_flush_all || rel_cache_gen != tenant_columns_gen))
+	if (may_fill && (rel_cache_flush_all || rel_cache_gen != obs_tenant_columns_generation()))
 		rel_cache_reset();
-	else if (rel_cache_flush_all || rel_cache_gen != tenant_columns_gen)
+	else if (rel_cache_flush_all || rel_cache_gen != obs_tenant_columns_generation())
 		return -1;
 
 	c = hash_search(rel_cache, &relid, HASH_FIND, NULL);
@@ -2015,152 +1097,6 @@ tenant_from_comment(const ObsSample *sample, TenantKey *out)
 }
 
 /* ------------------------------------------------------------------------
- * Flushing pending events into shared memory
- * ------------------------------------------------------------------------
- */
-
-/*
- * The partition of this database, claiming a free one or taking over the
- * least recently used one.  Returns it with its lock held exclusively,
- * TenantShared.lock released; -1 if shared memory is not there.
- */
-static int
-partition_lock_mine(void)
-{
-	int			p;
-	int			victim = -1;
-
-	LWLockAcquire(&tshared->lock, LW_SHARED);
-	for (p = 0; p < tshared->nparts; p++)
-	{
-		if (tshared->parts[p].dbid == MyDatabaseId)
-		{
-			LWLockAcquire(&tshared->parts[p].lock, LW_EXCLUSIVE);
-			LWLockRelease(&tshared->lock);
-			return p;
-		}
-	}
-	LWLockRelease(&tshared->lock);
-
-	LWLockAcquire(&tshared->lock, LW_EXCLUSIVE);
-	/* ours (claimed meanwhile), else a free one, else the least recently used */
-	for (p = 0; p < tshared->nparts && victim < 0; p++)
-		if (tshared->parts[p].dbid == MyDatabaseId)
-			victim = p;
-	for (p = 0; p < tshared->nparts && victim < 0; p++)
-		if (!OidIsValid(tshared->parts[p].dbid))
-			victim = p;
-	if (victim < 0)
-	{
-		victim = 0;
-		for (p = 1; p < tshared->nparts; p++)
-			if (tshared->parts[p].last_used < tshared->parts[victim].last_used)
-				victim = p;
-	}
-	LWLockAcquire(&tshared->parts[victim].lock, LW_EXCLUSIVE);
-	if (tshared->parts[victim].dbid != MyDatabaseId)
-	{
-		TenantPart *part = &tshared->parts[victim];
-		HASH_SEQ_STATUS seq;
-		TenantEntry *e;
-
-		if (OidIsValid(part->dbid))
-			tshared->database_takeovers++;
-		hash_seq_init(&seq, part_hash[victim]);
-		while ((e = hash_seq_search(&seq)) != NULL)
-			hash_search(part_hash[victim], &e->key, HASH_REMOVE, NULL);
-		entry_clear(special_entry(victim, 0));
-		entry_clear(special_entry(victim, 1));
-		part->dbid = MyDatabaseId;
-		part->evictions = 0;
-		part->stats_since = GetCurrentTimestamp();
-	}
-	LWLockRelease(&tshared->lock);
-	return victim;
-}
-
-/* Space-Saving: the entry of key, evicting the smallest if full */
-static TenantEntry *
-partition_entry(int p, const TenantKey *key)
-{
-	HTAB	   *h = part_hash[p];
-	TenantEntry *e;
-	bool		found;
-	double		bound = 0.0;
-
-	e = hash_search(h, key, HASH_FIND, NULL);
-	if (e != NULL)
-		return e;
-	if (hash_get_num_entries(h) >= tshared->max_tenants)
-	{
-		HASH_SEQ_STATUS seq;
-		TenantEntry *min = NULL;
-		TenantEntry *c;
-
-		hash_seq_init(&seq, h);
-		while ((c = hash_seq_search(&seq)) != NULL)
-			if (min == NULL ||
-				c->total_ms + c->error_bound_ms < min->total_ms + min->error_bound_ms)
-				min = c;
-		bound = min->total_ms + min->error_bound_ms;
-		entry_merge(special_entry(p, 1), min);
-		hash_search(h, &min->key, HASH_REMOVE, NULL);
-		tshared->parts[p].evictions++;
-	}
-	e = hash_search(h, key, HASH_ENTER_NULL, &found);
-	if (e == NULL)
-		return special_entry(p, 1);
-	if (!found)
-	{
-		entry_clear(e);
-		e->error_bound_ms = bound;
-	}
-	return e;
-}
-
-/* move this backend's pending events into shared memory */
-static void
-flush_pending(void)
-{
-	int			p;
-	int			i;
-
-	if ((npending == 0 && spill_calls == 0) || tshared == NULL ||
-		!OidIsValid(MyDatabaseId))
-		return;
-
-	p = partition_lock_mine();
-	for (i = 0; i < npending; i++)
-	{
-		PendingEvent *ev = &pending[i];
-		TenantEntry *e;
-
-		e = ev->has_tenant ? partition_entry(p, &ev->key) : special_entry(p, 0);
-		entry_apply(e, ev);
-	}
-	if (spill_calls > 0)
-	{
-		TenantEntry *e = special_entry(p, 0);
-
-		e->calls += spill_calls;
-		e->errors += spill_errors;
-		e->total_ms += spill_ms;
-	}
-	tshared->parts[p].last_used = GetCurrentTimestamp();
-	LWLockRelease(&tshared->parts[p].lock);
-
-	npending = 0;
-	spill_calls = spill_errors = 0;
-	spill_ms = 0.0;
-}
-
-static void
-flush_at_exit(int code, Datum arg)
-{
-	flush_pending();
-}
-
-/* ------------------------------------------------------------------------
  * Recording
  * ------------------------------------------------------------------------
  */
@@ -2190,85 +1126,66 @@ primary_relation(const ObsSample *sample)
 void
 obs_tenant_stats_record(const ObsSample *sample)
 {
-	PendingEvent *ev;
-	TimestampTz now;
+	TenantStoreKey key;
+	TenantTops	tops;
+	ObsStoreValue v;
+	Oid			relid;
 	bool		may_fill;
+	bool		has_tenant = false;
 
-	if (tshared == NULL || !OidIsValid(sample->dbid))
+	if (tenant_store == NULL || !OidIsValid(sample->dbid))
 		return;
 
-	now = GetCurrentStatementStartTimestamp();
-	if (npending >= PENDING_MAX)
-	{
-		/*
-		 * Full: only a run of failed statements gets here.  The error path
-		 * must not lock, so it adds to the spill counters (flushed into the
-		 * NULL row); the normal path makes room.
-		 */
-		if (sample->failed)
-		{
-			spill_calls++;
-			spill_errors++;
-			spill_ms += sample->duration_ms;
-			return;
-		}
-		flush_pending();
-	}
-
-	ev = &pending[npending];
-	memset(&ev->key, 0, sizeof(ev->key));
-	ev->has_tenant = false;
-	ev->relid = primary_relation(sample);
+	memset(&key, 0, sizeof(key));
+	key.dbid = sample->dbid;
+	relid = primary_relation(sample);
 	may_fill = !sample->failed && IsTransactionState();
 
 	if ((tenant_sources & TENANT_SOURCE_SETTING) &&
 		session_tenant != NULL && session_tenant[0] != '\0')
 	{
-		set_key(&ev->key, session_tenant, strlen(session_tenant));
-		ev->has_tenant = true;
+		set_key(&key.tenant, session_tenant, strlen(session_tenant));
+		has_tenant = true;
 	}
 	else if ((tenant_sources & TENANT_SOURCE_COMMENT) &&
-			 tenant_from_comment(sample, &ev->key))
-		ev->has_tenant = true;
+			 tenant_from_comment(sample, &key.tenant))
+		has_tenant = true;
 	else if ((tenant_sources & TENANT_SOURCE_FILTER) && sample->query_desc != NULL)
 	{
-		Oid			relid = InvalidOid;
+		Oid			found_on = InvalidOid;
 
-		ev->has_tenant = tenant_from_plan(sample, may_fill, &ev->key, &relid);
-		if (ev->has_tenant && !OidIsValid(sample->target_relid))
-			ev->relid = relid;
+		has_tenant = tenant_from_plan(sample, may_fill, &key.tenant, &found_on);
+		if (has_tenant && !OidIsValid(sample->target_relid))
+			relid = found_on;
 	}
-	if (ev->relid < FirstNormalObjectId)
-		ev->relid = InvalidOid;
-	ev->failed = sample->failed;
-	ev->ms = sample->duration_ms;
-	ev->epoch = (int64) (now / ((int64) tshared->window_secs * USECS_PER_SEC));
-	if (npending == 0)
-		pending_since = now;
-	npending++;
+	if (!has_tenant)
+		memset(&key.tenant, 0, sizeof(key.tenant));
+	key.kind = has_tenant ? TENANT_KIND_NAMED : TENANT_KIND_NONE;
+	if (relid < FirstNormalObjectId)
+		relid = InvalidOid;
 
-	if (sample->failed)
-		return;
-	if (!exit_cb_registered)
-	{
-		before_shmem_exit(flush_at_exit, (Datum) 0);
-		exit_cb_registered = true;
-	}
-	if (npending >= PENDING_FLUSH_AT ||
-		now - pending_since >= PENDING_FLUSH_MS * (int64) 1000)
-		flush_pending();
+	memset(&tops, 0, sizeof(tops));
+	tops.top[0].relid = relid;
+	tops.top[0].ms = sample->duration_ms;
+	memset(&v, 0, sizeof(v));
+	v.ms = sample->duration_ms;
+	v.rows = sample->rows;
+	v.failed = sample->failed;
+	v.payload = OidIsValid(relid) ? &tops : NULL;
+	obs_store_record(tenant_store, &key, NULL, &v);
 }
 
 /* ------------------------------------------------------------------------
  * Reading
  * ------------------------------------------------------------------------
  */
-#define TENANT_STATS_COLS 13
+#define TENANT_STATS_COLS_1_0	13
+#define TENANT_STATS_COLS_1_1	14	/* since interval: + covered_since */
 
 typedef struct TenantRow
 {
 	Oid			dbid;
-	int			kind;			/* 0 tenant, 1 no tenant, 2 other */
+	int			kind;
 	TenantKey	key;
 	int64		calls;
 	int64		errors;
@@ -2276,53 +1193,10 @@ typedef struct TenantRow
 	double		q[3];
 	double		error_bound_ms;
 	TenantTop	top[TENANT_TOP_TABLES];
+	TimestampTz covered_since;
 } TenantRow;
 
 static const double quantiles[3] = {0.5, 0.95, 0.99};
-
-/* fill a row from an entry; nwin == 0: since reset, else the last nwin windows */
-static bool
-row_from_entry(TenantRow *row, TenantEntry *e, int kind, Oid dbid,
-			   int64 now_epoch, int nwin, ObsHistogram *tmp)
-{
-	int			i;
-
-	memset(row, 0, sizeof(TenantRow));
-	row->dbid = dbid;
-	row->kind = kind;
-	row->key = e->key;
-	row->error_bound_ms = e->error_bound_ms;
-	memcpy(row->top, e->top, sizeof(row->top));
-	if (nwin == 0)
-	{
-		row->calls = e->calls;
-		row->errors = e->errors;
-		row->total_ms = e->total_ms;
-		obs_hist_quantiles(entry_hist(e), quantiles, row->q, 3);
-	}
-	else
-	{
-		TenantWindow *w = entry_windows(e);
-		int			b;
-
-		obs_hist_reset(tmp);
-		for (i = 0; i < tshared->nwindows; i++)
-		{
-			if (w[i].epoch < 0 || w[i].epoch > now_epoch ||
-				w[i].epoch <= now_epoch - nwin)
-				continue;
-			row->calls += w[i].calls;
-			row->errors += w[i].errors;
-			row->total_ms += w[i].total_ms;
-			for (b = 0; b < WIN_BUCKETS; b++)
-				if (w[i].hist[b] > 0)
-					obs_hist_add(tmp, obs_hist_bucket(win_bucket_value(b)),
-								 w[i].hist[b]);
-		}
-		obs_hist_quantiles(tmp, quantiles, row->q, 3);
-	}
-	return row->calls > 0;
-}
 
 static int
 top_cmp(const void *a, const void *b)
@@ -2368,96 +1242,58 @@ top_tables_datum(TenantRow *row)
 										   TYPALIGN_INT));
 }
 
-/*
- * Number of windows that cover "since" (rounded up); raises a clear error
- * for NULL, non-positive or too long an interval.
- */
 static int
-windows_of_since(FunctionCallInfo fcinfo)
+tenant_row_cmp(const void *a, const void *b)
 {
-	Interval   *since;
-	int64		usecs;
-	int64		win = (int64) tshared->window_secs * USECS_PER_SEC;
-	int64		span = win * tshared->nwindows;
+	const TenantRow *x = a;
+	const TenantRow *y = b;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("since must not be NULL"),
-				 errhint("Use observa.tenant_stats without an argument for the statistics since the last reset.")));
-	since = PG_GETARG_INTERVAL_P(0);
-	usecs = since->time +
-		((int64) since->day + (int64) since->month * DAYS_PER_MONTH) * USECS_PER_DAY;
-	if (usecs <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("since must be a positive interval")));
-	if (usecs > span)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("since must not exceed the %d s covered by per-tenant windows",
-						(int) (span / USECS_PER_SEC)),
-				 errhint("Per-tenant statistics keep %d windows of %d s; use observa.tenant_stats without an argument for the statistics since the last reset.",
-						 tshared->nwindows, tshared->window_secs)));
-	return (int) ((usecs + win - 1) / win);
+	if (x->dbid != y->dbid)
+		return x->dbid < y->dbid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->key.name, y->key.name);
 }
 
-/*
- * Copy every database's rows out of shared memory (shared locks only,
- * nothing but arithmetic under them); nwin 0 means since reset.
- */
+/* the store's rows as tenant rows, grouped by database */
 static TenantRow *
-collect_rows(int nwin, int *nrows_out)
+collect_rows(int64 since_us, int *nrows_out)
 {
-	int64		now_epoch;
-	TenantRow  *rows;
-	int			nrows = 0;
-	ObsHistogram *tmp;
-	int			p;
+	ObsStoreRow *rows;
+	TenantRow  *out;
+	int			n,
+				i;
 
-	now_epoch = GetCurrentTimestamp() /
-		((int64) tshared->window_secs * USECS_PER_SEC);
-	rows = palloc_extended(sizeof(TenantRow) * tshared->nparts *
-						   ((Size) tshared->max_tenants + 2), MCXT_ALLOC_HUGE);
-	tmp = palloc(obs_hist_size());
-
-	LWLockAcquire(&tshared->lock, LW_SHARED);
-	for (p = 0; p < tshared->nparts; p++)
+	rows = obs_store_snapshot(tenant_store, since_us, quantiles, 3, NULL, 0, &n);
+	out = palloc0(sizeof(TenantRow) * Max(n, 1));
+	for (i = 0; i < n; i++)
 	{
-		TenantPart *part = &tshared->parts[p];
-		HASH_SEQ_STATUS seq;
-		TenantEntry *e;
+		const TenantStoreKey *k = (const TenantStoreKey *) rows[i].key;
+		TenantRow  *r = &out[i];
 
-		LWLockAcquire(&part->lock, LW_SHARED);
-		if (OidIsValid(part->dbid))
-		{
-			if (row_from_entry(&rows[nrows], special_entry(p, 0), 1,
-							   part->dbid, now_epoch, nwin, tmp))
-				nrows++;
-			if (row_from_entry(&rows[nrows], special_entry(p, 1), 2,
-							   part->dbid, now_epoch, nwin, tmp))
-				nrows++;
-			hash_seq_init(&seq, part_hash[p]);
-			while ((e = hash_seq_search(&seq)) != NULL)
-				if (row_from_entry(&rows[nrows], e, 0, part->dbid,
-								   now_epoch, nwin, tmp))
-					nrows++;
-		}
-		LWLockRelease(&part->lock);
+		r->dbid = k->dbid;
+		r->kind = k->kind;
+		r->key = k->tenant;
+		r->calls = rows[i].c.calls;
+		r->errors = rows[i].c.errors;
+		r->total_ms = rows[i].c.total_ms;
+		memcpy(r->q, rows[i].quantiles, sizeof(r->q));
+		r->error_bound_ms = rows[i].error_bound_ms;
+		memcpy(r->top, ((const TenantTops *) rows[i].payload)->top, sizeof(r->top));
+		r->covered_since = rows[i].covered_since;
 	}
-	LWLockRelease(&tshared->lock);
-	pfree(tmp);
-	*nrows_out = nrows;
-	return rows;
+	qsort(out, n, sizeof(TenantRow), tenant_row_cmp);
+	*nrows_out = n;
+	return out;
 }
 
 /* emit one result row; dbtotal is the time of all rows of its database */
 static void
 put_row(ReturnSetInfo *rsinfo, TenantRow *r, const char *datname,
-		double dbtotal)
+		double dbtotal, int ncols)
 {
-	Datum		values[TENANT_STATS_COLS];
-	bool		nulls[TENANT_STATS_COLS];
+	Datum		values[TENANT_STATS_COLS_1_1];
+	bool		nulls[TENANT_STATS_COLS_1_1];
 	int			k;
 
 	memset(nulls, 0, sizeof(nulls));
@@ -2465,11 +1301,13 @@ put_row(ReturnSetInfo *rsinfo, TenantRow *r, const char *datname,
 		values[0] = DirectFunctionCall1(namein, CStringGetDatum(datname));
 	else
 		nulls[0] = true;
-	if (r->kind == 1)
+	if (r->kind == TENANT_KIND_NONE)
 		nulls[1] = true;
+	else if (r->kind == TENANT_KIND_OTHER)
+		values[1] = CStringGetTextDatum(OTHER_TENANT_LABEL);
 	else
 		values[1] = CStringGetTextDatum(r->key.name);
-	values[2] = BoolGetDatum(r->kind == 2);
+	values[2] = BoolGetDatum(r->kind == TENANT_KIND_OTHER);
 	values[3] = Int64GetDatum(r->calls);
 	values[4] = Int64GetDatum(r->errors);
 	values[5] = Float8GetDatum(r->total_ms);
@@ -2488,34 +1326,39 @@ put_row(ReturnSetInfo *rsinfo, TenantRow *r, const char *datname,
 		values[10] = Float8GetDatum(r->total_ms / dbtotal);
 	else
 		nulls[10] = true;
-	values[11] = top_tables_datum(r);
+	{
+		TenantRow	tmp = *r;
+
+		values[11] = top_tables_datum(&tmp);
+	}
 	values[12] = Float8GetDatum(r->error_bound_ms);
+	values[13] = TimestampTzGetDatum(r->covered_since);
+	(void) ncols;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 /*
- * observa.tenant_stats() and observa.tenant_stats(since interval): one C
- * entry point, told apart by the argument count.
+ * observa.tenant_stats() and observa.tenant_stats(since interval).  API 1.1
+ * adds covered_since to the interval form; 1.0's symbol keeps serving
+ * 1.0's shape.
  */
-PG_FUNCTION_INFO_V1(observa_tenant_stats_1_0);
-
-Datum
-observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
+static Datum
+tenant_stats_internal(FunctionCallInfo fcinfo, int api)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			nwin;
+	int64		since_us;
 	TenantRow  *rows;
 	int			nrows;
+	int			ncols;
 	int			i;
 
 	obs_require_preload();
-	nwin = PG_NARGS() >= 1 ? windows_of_since(fcinfo) : 0;
+	since_us = obs_since_arg(fcinfo, 0, "tenant_stats");
 
-	obs_init_srf(fcinfo, TENANT_STATS_COLS);
+	ncols = (api >= 11 && since_us >= 0) ? TENANT_STATS_COLS_1_1 : TENANT_STATS_COLS_1_0;
+	obs_init_srf(fcinfo, ncols);
 
-	/* this backend's own recent statements first */
-	flush_pending();
-	rows = collect_rows(nwin, &nrows);
+	rows = collect_rows(since_us, &nrows);
 
 	/* rows come grouped by database: total each group, then emit it */
 	for (i = 0; i < nrows;)
@@ -2528,109 +1371,87 @@ observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
 		for (j = i; j < nrows && rows[j].dbid == dbid; j++)
 			dbtotal += rows[j].total_ms;
 		for (; i < j; i++)
-			put_row(rsinfo, &rows[i], datname, dbtotal);
+			put_row(rsinfo, &rows[i], datname, dbtotal, ncols);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(observa_tenant_stats_1_0);
+
+Datum
+observa_tenant_stats_1_0(PG_FUNCTION_ARGS)
+{
+	return tenant_stats_internal(fcinfo, 10);
+}
+
+PG_FUNCTION_INFO_V1(observa_tenant_stats_1_1);
+
+Datum
+observa_tenant_stats_1_1(PG_FUNCTION_ARGS)
+{
+	return tenant_stats_internal(fcinfo, 11);
+}
+
+/* observa.reset() (room table) */
+void
+obs_tenant_stats_reset(TimestampTz now)
+{
+	if (tenant_store)
+		obs_store_reset(tenant_store, now);
 }
 
 /*
  * observa.reset_tenant_stats(): forget every database's tenant statistics.
  */
-TimestampTz
-obs_tenant_stats_reset(void)
-{
-	int			p;
-	TimestampTz now = GetCurrentTimestamp();
-
-	if (tshared == NULL)
-		return now;
-
-	/* this backend's unflushed statements go too */
-	npending = 0;
-	spill_calls = spill_errors = 0;
-	spill_ms = 0.0;
-
-	LWLockAcquire(&tshared->lock, LW_EXCLUSIVE);
-	for (p = 0; p < tshared->nparts; p++)
-	{
-		TenantPart *part = &tshared->parts[p];
-		HASH_SEQ_STATUS seq;
-		TenantEntry *e;
-
-		LWLockAcquire(&part->lock, LW_EXCLUSIVE);
-		hash_seq_init(&seq, part_hash[p]);
-		while ((e = hash_seq_search(&seq)) != NULL)
-			hash_search(part_hash[p], &e->key, HASH_REMOVE, NULL);
-		entry_clear(special_entry(p, 0));
-		entry_clear(special_entry(p, 1));
-		part->dbid = InvalidOid;
-		part->last_used = 0;
-		part->evictions = 0;
-		part->stats_since = now;
-		LWLockRelease(&part->lock);
-	}
-	tshared->database_takeovers = 0;
-	tshared->reset_at = now;
-	LWLockRelease(&tshared->lock);
-	return now;
-}
-
 PG_FUNCTION_INFO_V1(observa_reset_tenant_stats);
 
 Datum
 observa_reset_tenant_stats(PG_FUNCTION_ARGS)
 {
+	TimestampTz now;
+
 	obs_require_preload();
-	PG_RETURN_TIMESTAMPTZ(obs_tenant_stats_reset());
+	now = GetCurrentTimestamp();
+	obs_tenant_stats_reset(now);
+	PG_RETURN_TIMESTAMPTZ(now);
+}
+
+/* scan callback: count the databases and named tenants */
+typedef struct TenantCount
+{
+	Oid			dbs[64];
+	int			ndbs;			/* distinct, up to 64, then "at least" */
+	int64		tenants;
+} TenantCount;
+
+static void
+count_key(const void *key, void *arg)
+{
+	const TenantStoreKey *k = (const TenantStoreKey *) key;
+	TenantCount *c = (TenantCount *) arg;
+	int			i;
+
+	if (k->kind == TENANT_KIND_NAMED)
+		c->tenants++;
+	for (i = 0; i < c->ndbs; i++)
+		if (c->dbs[i] == k->dbid)
+			return;
+	if (c->ndbs < lengthof(c->dbs))
+		c->dbs[c->ndbs++] = k->dbid;
 }
 
 void
 obs_tenant_stats_info(ObsInfoSink *sink)
 {
-	int64		tenants = 0;
-	int64		evictions = 0;
-	int			used = 0;
-	int			p;
+	TenantCount c;
 
-	if (tshared == NULL)
+	if (tenant_store == NULL)
 		return;
-	LWLockAcquire(&tshared->lock, LW_SHARED);
-	for (p = 0; p < tshared->nparts; p++)
-	{
-		LWLockAcquire(&tshared->parts[p].lock, LW_SHARED);
-		if (OidIsValid(tshared->parts[p].dbid))
-		{
-			used++;
-			tenants += hash_get_num_entries(part_hash[p]);
-			evictions += tshared->parts[p].evictions;
-		}
-		LWLockRelease(&tshared->parts[p].lock);
-	}
-	LWLockRelease(&tshared->lock);
-
-	obs_info_add_int(sink, "tenant_stats", "max_tenants", tshared->max_tenants,
-					 "tenants tracked per database (observa.max_tenants)");
-	obs_info_add_int(sink, "tenant_stats", "max_tenant_databases", tshared->nparts,
-					 "databases tracked at once (observa.max_tenant_databases)");
-	obs_info_add_int(sink, "tenant_stats", "databases", used,
-					 "databases with tenant statistics now");
-	obs_info_add_int(sink, "tenant_stats", "tenants", tenants,
-					 "tenant entries in use, all databases");
-	obs_info_add_int(sink, "tenant_stats", "evictions", evictions,
-					 "tenants evicted into the (other) row since reset");
-	obs_info_add_int(sink, "tenant_stats", "database_takeovers",
-					 tshared->database_takeovers,
-					 "times a database's statistics were dropped to make room for another");
-	obs_info_add_int(sink, "tenant_stats", "window_seconds", tshared->window_secs,
-					 "length of a per-tenant time window");
-	obs_info_add_int(sink, "tenant_stats", "windows", tshared->nwindows,
-					 "per-tenant time windows kept");
-	obs_info_add_int(sink, "tenant_stats", "shared_memory_bytes",
-					 (int64) tshared->shmem_bytes,
-					 "shared memory of per-tenant statistics");
-	obs_info_add(sink, "tenant_stats", "reset_at",
-				 timestamptz_to_str(tshared->reset_at),
-				 "last observa.reset_tenant_stats()");
-	obs_info_add(sink, "tenant_stats", "persistence", tshared->file_state,
-				 "what start-up did with the file saved at the last shutdown");
+	obs_store_info(tenant_store, sink, "tenant_stats");
+	memset(&c, 0, sizeof(c));
+	obs_store_scan_keys(tenant_store, count_key, &c);
+	obs_info_add_int(sink, "tenant_stats", "databases", c.ndbs,
+					 "databases with tenant statistics now (counted up to 64)");
+	obs_info_add_int(sink, "tenant_stats", "tenants", c.tenants,
+					 "named tenant rows in use, all databases (besides NULL-tenant and (other) rows)");
 }

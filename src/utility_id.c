@@ -37,7 +37,7 @@
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
-#include "utils/queryjumble.h"
+#include "compat.h"				/* queryjumble.h, wherever it lives */
 
 #include "utility_id.h"
 

@@ -9,6 +9,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
 
 obs_install_packages
+# what must not change: the system's PostgreSQL configuration (checked at
+# the end; the package installation above may have changed it)
+outside_state() {
+	find /etc/postgresql-common /etc/postgresql -type f -exec md5sum {} + 2>/dev/null | sort
+}
+before=$(outside_state)
 obs_workdir test
 trap obs_cleanup EXIT
 obs_stage "$here"
@@ -113,6 +119,16 @@ if want tap && ls test/t/$tapglob >/dev/null 2>&1; then
 	cat "$OBS_W/tap.out"
 	tap_count "$OBS_W/tap.out" $rc
 	[ "$rc" != 0 ] && tail -n 60 tmp_check/log/*.log 2>/dev/null
+fi
+
+# 5. nothing outside the temporary directories changed
+if [ "$(outside_state)" = "$before" ]; then
+	echo "ok - /etc/postgresql-common and /etc/postgresql are as before"
+	count 1 0
+else
+	echo "not ok - make test changed files outside its temporary directories:"
+	diff <(echo "$before") <(outside_state) | head -20
+	count 0 1
 fi
 
 echo "$pass passed, $fail failed"

@@ -23,9 +23,6 @@
 
 #include "advisor.h"
 
-double		adv_sample_rate = 0.1;
-int			adv_sample_interval = 1000;
-int			adv_max_queries = 500;
 double		adv_min_improvement = 20.0;
 
 void
@@ -97,7 +94,7 @@ obs_advisor_info(ObsInfoSink *sink)
 	if (adv_shared == NULL)
 		return;
 	adv_lock_attach();
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	for (int i = 0; i < adv_shared->max_queries; i++)
 		if (adv_shared->queries[i].used)
 			entries++;
@@ -113,9 +110,6 @@ obs_advisor_info(ObsInfoSink *sink)
 					 "statements evicted to make room since the last reset");
 	obs_info_add_int(sink, "advisor", "examples_too_long", too_long,
 					 "examples not kept: statement and parameters over 2 kB");
-	obs_info_add_int(sink, "advisor", "shared_memory_bytes",
-					 (int64) adv_capture_shmem_size(),
-					 "shared memory of the index advisor");
 }
 
 /*
@@ -129,12 +123,12 @@ observa_reset_advisor(PG_FUNCTION_ARGS)
 {
 	obs_require_preload();
 	adv_lock_attach();
-	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < adv_shared->max_queries; i++)
 	{
 		AdvQuery   *q = &adv_shared->queries[i];
 
-		SpinLockAcquire(&q->mutex);
+		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		q->used = false;
 		q->example_len = 0;
 		SpinLockRelease(&q->mutex);
@@ -179,7 +173,7 @@ advisor_workload_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 	rows = palloc(sizeof(WorkRow) * Min(maxrows, 100000));
 	maxrows = Min(maxrows, 100000);
 
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	for (int i = 0; i < adv_shared->max_queries; i++)
 	{
 		AdvQuery   *q = &adv_shared->queries[i];
@@ -187,7 +181,7 @@ advisor_workload_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 
 		if (!q->used || q->dbid != MyDatabaseId)
 			continue;
-		SpinLockAcquire(&q->mutex);
+		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		calls = q->calls;
 		SpinLockRelease(&q->mutex);
 		for (int s = 0; s < q->nscans; s++)

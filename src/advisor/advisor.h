@@ -185,6 +185,8 @@ typedef struct AdvShared
 } AdvShared;
 
 extern AdvShared *adv_shared;
+/* the advisor's lock counter (core.h), set at shared-memory start-up */
+extern int	adv_lock_id;
 
 /* GUCs */
 extern double adv_sample_rate;

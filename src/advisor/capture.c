@@ -68,6 +68,12 @@
 #include "../guard.h"
 
 AdvShared  *adv_shared = NULL;
+int			adv_lock_id = 0;
+
+/* capture settings (defined as GUCs by advisor.c) */
+double		adv_sample_rate = 0.1;
+int			adv_sample_interval = 1000;
+int			adv_max_queries = 500;
 
 const char *const adv_class_names[ADV_NCLASSES] = {
 	"equality", "range", "in", "like_prefix", "full_text", "is_null", "other"
@@ -128,6 +134,7 @@ adv_capture_shmem_startup(void)
 {
 	bool		found;
 
+	adv_lock_id = obs_lock_counter("advisor");
 	adv_shared = ShmemInitStruct("observa advisor", adv_capture_shmem_size(),
 								 &found);
 	if (!found)
@@ -835,11 +842,11 @@ adv_capture_record(const ObsSample *sample)
 	weight = sampled_weight;
 
 	/* common case: the entry exists and keeps its example */
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	q = find_entry(sample->dbid, sample->queryid);
 	if (q)
 	{
-		SpinLockAcquire(&q->mutex);
+		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		fold_counts(q, &cap, sample, weight);
 		need_example = (q->example_len == 0 ||
 						sample->duration_ms > q->example_ms);
@@ -854,7 +861,7 @@ adv_capture_record(const ObsSample *sample)
 	example = palloc(ADV_EXAMPLE_LEN);
 	example_len = render_example_guarded(sample, example);
 
-	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 	if (q == NULL)
 		q = find_entry(sample->dbid, sample->queryid);
 	if (q == NULL)
@@ -876,7 +883,7 @@ adv_capture_record(const ObsSample *sample)
 		if (victim->used)
 			adv_shared->evictions++;
 		q = victim;
-		SpinLockAcquire(&q->mutex);
+		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		q->used = true;
 		q->dbid = sample->dbid;
 		q->queryid = sample->queryid;

@@ -51,6 +51,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -197,7 +198,7 @@ effect_snapshot(AdvCreateSlot *slot, Oid relid)
 				scans = true;
 		if (!scans || q->operation != OBS_OP_SELECT)
 			continue;
-		SpinLockAcquire(&q->mutex);
+		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		slot->queryids[slot->nqueries] = q->queryid;
 		slot->calls_before[slot->nqueries] = q->sampled;
 		slot->ms_before[slot->nqueries] = q->total_ms;
@@ -269,6 +270,11 @@ create_index_internal(FunctionCallInfo fcinfo)
 	Datum		result;
 
 	obs_require_preload();
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("observa.create_index() cannot run on a standby"),
+				 errhint("Create indexes on the primary, which replicates them; on a standby, observa.recommend_indexes() lists what its own workload needs.")));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -308,7 +314,7 @@ create_index_internal(FunctionCallInfo fcinfo)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table or materialized view",
 						get_rel_name(relid))));
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
 					   get_rel_name(relid));
 	check_trusted(relid, stmt, def);
@@ -332,7 +338,7 @@ create_index_internal(FunctionCallInfo fcinfo)
 	nspname = get_namespace_name(nsp);
 	drop_first = OidIsValid(index_by_name(nsp, stmt->idxname, &valid)) && !valid;
 	adv_lock_attach();
-	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < ADV_CREATE_SLOTS; i++)
 	{
 		AdvCreateSlot *s = &adv_shared->slots[i];
@@ -402,7 +408,7 @@ create_index_internal(FunctionCallInfo fcinfo)
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle) ||
 		WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
 	{
-		LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+		OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 		if (slot->state == ADV_SLOT_QUEUED)
 			slot->state = ADV_SLOT_FREE;
 		LWLockRelease(&adv_shared->lock);
@@ -412,7 +418,7 @@ create_index_internal(FunctionCallInfo fcinfo)
 						stmt->idxname),
 				 errhint("Raise max_worker_processes, or run the index_def from psql.")));
 	}
-	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 	slot->pid = pid;
 	LWLockRelease(&adv_shared->lock);
 
@@ -450,7 +456,7 @@ run_portal(const char *sql, List *plans, CommandTag tag)
 	PortalStart(portal, NULL, 0, InvalidSnapshot);
 	dest = CreateDestReceiver(DestNone);
 	InitializeQueryCompletion(&qc);
-	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
+	(void) PortalRun(portal, FETCH_ALL, true, dest, dest, &qc);
 	PortalDrop(portal, false);
 }
 
@@ -633,7 +639,7 @@ wait_turn(int slotno)
 		AdvCreateSlot *me = &adv_shared->slots[slotno];
 		bool		mine = true;
 
-		LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+		OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 		for (int i = 0; i < ADV_CREATE_SLOTS; i++)
 		{
 			AdvCreateSlot *s = &adv_shared->slots[i];
@@ -692,7 +698,7 @@ worker_exit(int code, Datum arg)
 {
 	AdvCreateSlot *slot = &adv_shared->slots[DatumGetInt32(arg)];
 
-	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 	if (slot->state == ADV_SLOT_QUEUED || slot->state == ADV_SLOT_BUILDING)
 	{
 		slot->ok = false;
@@ -734,7 +740,7 @@ observa_advisor_worker_main(Datum arg)
 	/* however this process ends, the slot must not stay queued */
 	before_shmem_exit(worker_exit, Int32GetDatum(slotno));
 
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	dbid = slot->dbid;
 	roleid = slot->roleid;
 	session_roleid = slot->session_roleid;
@@ -776,7 +782,7 @@ observa_advisor_worker_main(Datum arg)
 	if (!ok)
 		dropped = drop_if_invalid(&job);
 
-	LWLockAcquire(&adv_shared->lock, LW_EXCLUSIVE);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 	slot->ok = ok;
 	slot->dropped_invalid = dropped;
 	if (ok)
@@ -805,7 +811,7 @@ index_builds_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 	obs_require_preload();
 	obs_init_srf(fcinfo, INDEX_BUILDS_COLS);
 	adv_lock_attach();
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	memcpy(copy, adv_shared->slots, sizeof(AdvCreateSlot) * ADV_CREATE_SLOTS);
 	LWLockRelease(&adv_shared->lock);
 
@@ -880,7 +886,7 @@ advisor_index_effect_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 	obs_require_preload();
 	obs_init_srf(fcinfo, INDEX_EFFECT_COLS);
 	adv_lock_attach();
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	memcpy(created, adv_shared->created, sizeof(AdvCreated) * ADV_MAX_CREATED);
 	for (int c = 0; c < ADV_MAX_CREATED; c++)
 	{
@@ -896,7 +902,7 @@ advisor_index_effect_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 				if (q->used && q->dbid == MyDatabaseId &&
 					q->queryid == created[c].queryids[k])
 				{
-					SpinLockAcquire(&q->mutex);
+					OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 					now_calls[c * ADV_EFFECT_QUERIES + k] = q->sampled;
 					now_ms[c * ADV_EFFECT_QUERIES + k] = q->total_ms;
 					SpinLockRelease(&q->mutex);

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * plan_shape.c
- *		Plan-shape fingerprints of the statements the index advisor samples,
- *		the last few kept per statement, and observa.plan_fingerprints().
+ *		Plan-shape fingerprints of the statements the index advisor samples
+ *		and the last few kept per statement (observa.plan_fingerprints() is
+ *		plan_shape_sql.c's, so that capture.c and this file do not call
+ *		each other).
  *
  * A fingerprint is a 64-bit hash of a plan's shape: each node's type and
  * its place in the tree, the tables scanned (by OID), the indexes used (by
@@ -38,7 +40,6 @@
 
 #include "advisor.h"
 
-#define PLAN_FINGERPRINT_COLS_1_1	7
 
 static uint64 shape_walk(uint64 h, Plan *plan, PlannedStmt *pstmt);
 
@@ -219,86 +220,4 @@ adv_plan_shape_note(AdvQuery *q, uint64 fp, TimestampTz ts)
 	slot->first_seen = ts;
 	slot->last_seen = ts;
 	slot->samples = 1;
-}
-
-/*
- * observa.plan_fingerprints(): the fingerprints kept per statement of the
- * current database, one row each.  Copies the entries under the advisor's
- * lock (shared) and each entry's spinlock, then builds rows unlocked.
- */
-typedef struct ShapeRow
-{
-	uint64		queryid;
-	Oid			userid;
-	AdvPlanShape s;
-	bool		current;		/* the statement's newest fingerprint */
-} ShapeRow;
-
-PG_FUNCTION_INFO_V1(observa_plan_fingerprints_1_1);
-
-Datum
-observa_plan_fingerprints_1_1(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ShapeRow   *rows;
-	int			n = 0;
-
-	obs_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != PLAN_FINGERPRINT_COLS_1_1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("observa.plan_fingerprints() is declared with %d columns, the library returns %d",
-						rsinfo->setDesc->natts, PLAN_FINGERPRINT_COLS_1_1),
-				 errhint("Run ALTER EXTENSION observa UPDATE to match the installed library.")));
-	adv_lock_attach();
-	rows = palloc(sizeof(ShapeRow) * adv_shared->max_queries * ADV_PLAN_SHAPES);
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
-	for (int i = 0; i < adv_shared->max_queries; i++)
-	{
-		AdvQuery   *q = &adv_shared->queries[i];
-		AdvPlanShape shapes[ADV_PLAN_SHAPES];
-		uint64		queryid;
-		Oid			userid;
-
-		if (!q->used || q->dbid != MyDatabaseId)
-			continue;
-		SpinLockAcquire(&q->mutex);
-		memcpy(shapes, q->shapes, sizeof(shapes));
-		queryid = q->queryid;
-		userid = q->userid;
-		SpinLockRelease(&q->mutex);
-		for (int k = 0; k < ADV_PLAN_SHAPES; k++)
-		{
-			if (shapes[k].fp == 0)
-				continue;
-			rows[n].queryid = queryid;
-			rows[n].userid = userid;
-			rows[n].s = shapes[k];
-			rows[n].current = true;
-			for (int j = 0; j < ADV_PLAN_SHAPES; j++)
-				if (shapes[j].fp != 0 && shapes[j].last_seen > shapes[k].last_seen)
-					rows[n].current = false;
-			n++;
-		}
-	}
-	LWLockRelease(&adv_shared->lock);
-
-	for (int i = 0; i < n; i++)
-	{
-		Datum		values[PLAN_FINGERPRINT_COLS_1_1];
-		bool		nulls[PLAN_FINGERPRINT_COLS_1_1] = {0};
-		char		hex[17];
-
-		snprintf(hex, sizeof(hex), "%016" INT64_MODIFIER "x", rows[i].s.fp);
-		values[0] = Int64GetDatum((int64) rows[i].queryid);
-		values[1] = ObjectIdGetDatum(rows[i].userid);
-		values[2] = CStringGetTextDatum(hex);
-		values[3] = TimestampTzGetDatum(rows[i].s.first_seen);
-		values[4] = TimestampTzGetDatum(rows[i].s.last_seen);
-		values[5] = Int64GetDatum(rows[i].s.samples);
-		values[6] = BoolGetDatum(rows[i].current);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
 }

@@ -1373,14 +1373,14 @@ snapshot(Ctx *ctx)
 	int			n = 0;
 
 	ctx->stmts = palloc0(sizeof(Stmt) * adv_shared->max_queries);
-	LWLockAcquire(&adv_shared->lock, LW_SHARED);
+	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
 	for (int i = 0; i < adv_shared->max_queries; i++)
 	{
 		AdvQuery   *q = &adv_shared->queries[i];
 
 		if (!q->used || q->dbid != MyDatabaseId)
 			continue;
-		SpinLockAcquire(&q->mutex);
+		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		memcpy(&ctx->stmts[n].q, q, sizeof(AdvQuery));
 		SpinLockRelease(&q->mutex);
 		n++;

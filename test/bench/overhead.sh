@@ -3,7 +3,11 @@
 # extension and against pg_stat_statements, measured as CPU time.  Not part
 # of test/run.sh.  As root:
 #
-#   bash test/bench/overhead.sh [full|short]
+#   bash test/bench/overhead.sh [full|short|planning]
+#
+# planning: observa and pg_stat_statements with track_planning off and on
+# (the variants observa-planning and pgss-planning below), on the simple
+# protocol (every statement planned) and the prepared one (plans cached).
 #
 # It builds observa into a private copy of PostgreSQL (test/lib.sh), starts
 # one cluster and runs every workload under every configuration, the
@@ -67,12 +71,16 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 . "$here/test/lib.sh"
 
 mode=${1:-full}
+d_variants=""
 case $mode in
 full) d_rounds=5 d_secs=10 d_warm=2
 	d_workloads="select-prepared-2 select-prepared-50 select-simple-2 select-simple-50 savepoint-8 dml-churn-8" ;;
 short) d_rounds=3 d_secs=3 d_warm=1
 	d_workloads="select-prepared-2 select-simple-2 savepoint-8 dml-churn-8" ;;
-*) obs_die "usage: overhead.sh [full|short]" ;;
+planning) d_rounds=5 d_secs=5 d_warm=1
+	d_workloads="select-simple-2 select-prepared-2 tpcb-prepared-2"
+	d_variants="observa-planning=observa:observa.track_planning=on pgss-planning=pgss:pg_stat_statements.track_planning=on" ;;
+*) obs_die "usage: overhead.sh [full|short|planning]" ;;
 esac
 rounds=${OBS_BENCH_ROUNDS:-$d_rounds}
 secs=${OBS_BENCH_SECS:-$d_secs}
@@ -80,7 +88,7 @@ warm=${OBS_BENCH_WARMUP:-$d_warm}
 workloads=${OBS_BENCH_WORKLOADS:-$d_workloads}
 scale=${OBS_BENCH_SCALE:-10}
 baseline=${OBS_BASELINE_REF:-}
-variants=${OBS_BENCH_VARIANTS:-}
+variants=${OBS_BENCH_VARIANTS:-$d_variants}
 configs=${OBS_BENCH_CONFIGS:-"none pgss observa${baseline:+ base}"}
 interleave=${OBS_BENCH_INTERLEAVE:-workload}
 for v in $variants; do configs="$configs ${v%%=*}"; done

@@ -54,7 +54,8 @@ SET observa.slow_query_threshold = '50ms';
 SELECT count(*) FROM rh.t WHERE v < 50;
 SELECT pg_sleep(0.06) AS "<script>alert(1)</script>";
 RESET observa.slow_query_threshold;
-SELECT p ~ '<figure class="dist"><figcaption><b>SELECT</b> rh\.t ' AS table_histogram,
+SELECT p ~ '<h3>Operations, by total time</h3><div class="grid"><figure class="dist"><figcaption><b>[A-Z ]+</b> <span class="dim">[0-9]+ calls on tables' AS operation_histogram,
+       p ~ '<figure class="dist"><figcaption><b>SELECT</b> rh\.t ' AS table_histogram,
        p ~ '<svg class="spread"' AS statement_spread,
        p ~ '<details class="slow"><summary>' AS slow_collapsible,
        p ~ '&lt;script&gt;alert\(1\)&lt;/script&gt;' AS text_escaped,

@@ -139,7 +139,7 @@ SELECT count(*) > 0 AS still_there FROM observa.slow_queries;
 
 -- info: capacity, entries, captured, dropped
 SELECT name, value::bigint >= 0 AS ok FROM observa.info
- WHERE section = 'slow_queries' AND name <> 'last_reset' ORDER BY name COLLATE "C";
+ WHERE section = 'slow_queries' AND name <> 'stats_reset' ORDER BY name COLLATE "C";
 SELECT (SELECT value::int FROM observa.info WHERE section = 'slow_queries' AND name = 'entries') =
        (SELECT count(*) FROM observa.slow_queries) AS entries_match;
 -- sizes are fixed at server start

@@ -7,7 +7,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use ObservaTest;
 
-my $node = observa_node('eviction', "observa.max_entries = 20\nobserva.window_slots = 32\n");
+my $node = observa_node('eviction', "observa.max_entries = 20\nobserva.window_slots = 8\n");
 $node->safe_psql('postgres', q{
 	CREATE TABLE hot (i int);
 	INSERT INTO hot VALUES (1);
@@ -45,7 +45,8 @@ is($node->safe_psql('postgres', q{
 	SELECT bool_and(w.calls = t.calls) FROM observa.table_stats t
 	  JOIN observa.table_stats('1 hour') w USING (relid, operation)}),
 	't', 'window statistics agree with the totals after evictions');
-# window slots: 32 slots for 61 (entry, window) pairs: recycled and reported
+# window slots: 8 slots per level for up to 20 live entries: kept windows are
+# recycled, and reported
 ok($node->safe_psql('postgres', q{
 	SELECT value::int FROM observa.info WHERE section = 'table_stats' AND name = 'window_slots_recycled'}) > 0,
 	'recycled window slots are reported');

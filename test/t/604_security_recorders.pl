@@ -31,6 +31,10 @@ INSERT INTO et SELECT g, ((g % 10)::text)::evil FROM generate_series(1, 100) g;
 my ($rc, $out, $err) = $node->psql('postgres', q{SELECT tenant_id FROM et LIMIT 1});
 like($err, qr/cannot display a value of a shell type/, 'the type\'s output function raises');
 
+# one statement with a tenant: from then on the database's statements
+# without one count under its NULL row (a database without tenants takes
+# no rows)
+$node->safe_psql('postgres', q{/* tenant=seed */ SELECT 1});
 my $offset = -s $node->logfile;
 my @cases = (
 	[ 'a constant in the plan and the tenant filter',

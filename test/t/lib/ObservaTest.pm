@@ -12,6 +12,8 @@
 #   extension_version => '1.0'  CREATE EXTENSION observa VERSION '1.0'
 #   preload => 'a,b'            shared_preload_libraries (default observa)
 #   init => { ... }             arguments of PostgreSQL::Test::Cluster::init
+#   install_path => DIR         run the server binaries of DIR/bin (a
+#                               PostgreSQL copy with a package unpacked)
 #   start => 0                  configure only; the test starts the node
 #
 # observa_src() is the source tree (for fixtures and integrations/),
@@ -82,7 +84,8 @@ sub observa_node
 {
 	my ($name, $extra, $opts) = @_;
 	$opts //= {};
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		defined $opts->{install_path} ? (install_path => $opts->{install_path}) : ());
 	$node->init(%{ $opts->{init} // {} });
 	my $preload = $opts->{preload} // 'observa';
 	$node->append_conf('postgresql.conf', qq{
