@@ -941,9 +941,9 @@ obs_store_record(ObsStore *s, const void *key, const void *aux,
 		return;
 	}
 	s->precords++;
-	if (s->pfailed ||
+	if (s->pfailed || v->ms >= OBS_FLUSH_SLOW_MS ||
 		(now - s->last_flush >= OBS_FLUSH_INTERVAL_US &&
-		 (s->precords >= OBS_FLUSH_BATCH || v->ms >= OBS_FLUSH_SLOW_MS ||
+		 (s->precords >= OBS_FLUSH_BATCH ||
 		  now - s->last_flush >= OBS_FLUSH_MAX_US)))
 		store_flush(s);
 }
