@@ -668,28 +668,136 @@ COMMENT ON FUNCTION @extschema@.report_html_indexes() IS
 -- redesigned); the section says so rather than showing merged windows.
 CREATE FUNCTION @extschema@.report_html_timeline()
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT '<p class="none">Per-window statistics are not readable in this build yet; '
-        || 'observa.table_stats(since) merges the recent windows.</p>'
-      FROM (SELECT @extschema@.version()) v
+DECLARE
+    span interval;
+    pts jsonb;
+    t0 timestamptz;
+    t1 timestamptz;
+    lines text;
+    legend text;
+    w constant float8 := 1000;
+    h constant float8 := 220;
+    colors constant text[] := ARRAY['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2'];
+BEGIN
+    PERFORM @extschema@.version();
+    -- the finest windows kept: observa.windows of observa.window
+    span := current_setting('observa.window')::interval * current_setting('observa.windows')::integer;
+    BEGIN
+        SELECT jsonb_agg(jsonb_build_object('k', t.k, 'label', t.label, 's', u.s,
+                                            'e', u.s + t.window_length, 'p95', u.p))
+          INTO pts
+          FROM (SELECT row_number() OVER (ORDER BY wl.recent_calls DESC, wl.relid, wl.operation)::integer AS k,
+                       wl.operation || ' ' || coalesce(n.nspname || '.' || c.relname, 'oid ' || wl.relid) AS label,
+                       wl.window_starts, wl.window_p95_ms, wl.window_length
+                  FROM @extschema@.window_latency(span) wl
+                  LEFT JOIN pg_class c ON c.oid = wl.relid
+                  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE wl.kind = 'table'
+                   AND wl.dbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                 ORDER BY wl.recent_calls DESC, wl.relid, wl.operation LIMIT 6) t,
+               unnest(t.window_starts, t.window_p95_ms) u(s, p);
+    EXCEPTION WHEN insufficient_privilege THEN
+        RETURN format('<p class="none">%s</p>', @extschema@.html_escape('timeline unavailable: ' || SQLERRM));
+    END;
+    IF pts IS NULL THEN
+        RETURN '<p class="none">No statement on a table in the recent windows.</p>';
+    END IF;
+    SELECT min((x ->> 's')::timestamptz), max((x ->> 'e')::timestamptz) INTO t0, t1
+      FROM jsonb_array_elements(pts) x;
+    SELECT string_agg(format('<polyline class="line" stroke="%s" points="%s"/>%s', colors[k], coords, dots), '' ORDER BY k),
+           string_agg(format('<span style="color:%s">&#9632;</span> %s', colors[k], @extschema@.html_escape(label)),
+                      ' &#160; ' ORDER BY k)
+      INTO lines, legend
+      FROM (SELECT k, label,
+                   string_agg(format('%s,%s', px, py), ' ' ORDER BY s) AS coords,
+                   string_agg(format('<circle cx="%s" cy="%s" r="2.5" fill="%s"><title>%s</title></circle>', px, py, colors[k],
+                                     @extschema@.html_escape(format('%s, window %s: p95 %s ms', label,
+                                                                    to_char(s, 'HH24:MI:SS'), round(p95::numeric, 3)))),
+                              '' ORDER BY s) AS dots
+              FROM (SELECT (x ->> 'k')::integer AS k, x ->> 'label' AS label, (x ->> 's')::timestamptz AS s,
+                           (x ->> 'p95')::float8 AS p95,
+                           round((60 + extract(epoch FROM ((x ->> 's')::timestamptz + ((x ->> 'e')::timestamptz - (x ->> 's')::timestamptz) / 2) - t0)
+                                       / greatest(extract(epoch FROM t1 - t0), 1e-6) * (w - 80))::numeric, 1) AS px,
+                           round((h - 30 - @extschema@.html_log_x((x ->> 'p95')::float8, h - 50))::numeric, 1) AS py
+                      FROM jsonb_array_elements(pts) x) p
+             GROUP BY k, label) l;
+    RETURN format('<p class="legend">%s</p>', legend)
+        || format('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" width="100%%" role="img" aria-label="p95 per window">', w, h)
+        || format('<line class="base" x1="60" y1="%s" x2="%s" y2="%s"/>', h - 30, w - 20, h - 30)
+        || (SELECT string_agg(format('<line class="tick" x1="56" y1="%s" x2="60" y2="%s"/><text x="52" y="%s" text-anchor="end">%s</text>',
+                                     y, y, y + 3, lbl), '' ORDER BY d)
+              FROM (SELECT d, round((h - 30 - @extschema@.html_log_x(10 ^ d, h - 50))::numeric, 1) AS y,
+                           CASE WHEN d < 0 THEN (10 ^ d)::numeric::text || ' ms'
+                                WHEN d < 3 THEN (10 ^ d)::int || ' ms'
+                                ELSE (10 ^ (d - 3))::int || ' s' END AS lbl
+                      FROM generate_series(-2, 5) d) a)
+        || format('<text x="60" y="%s">%s</text><text x="%s" y="%s" text-anchor="end">%s</text>',
+                  h - 12, @extschema@.html_escape(to_char(t0, 'HH24:MI:SS')), w - 20, h - 12,
+                  @extschema@.html_escape(to_char(t1, 'HH24:MI:SS')))
+        || coalesce(lines, '') || '</svg>'
+        || format('<p class="dim">p95 of the six busiest (operation, table) pairs in each window of %s (observa.window_latency()).</p>',
+                  @extschema@.html_escape(current_setting('observa.window')));
+END
 $$;
 
 COMMENT ON FUNCTION @extschema@.report_html_timeline() IS
 'HTML report part: p95 per recent window';
 
 -- Regressions section: observa.regressions() when this build has it.
-CREATE FUNCTION @extschema@.report_html_regressions()
+CREATE FUNCTION @extschema@.report_html_regressions(
+    recent interval DEFAULT '15 min',
+    baseline text DEFAULT '1 day')
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT '<p class="none">Latency regressions are not available in this build yet.</p>'
-      FROM (SELECT @extschema@.version()) v
+DECLARE
+    rows jsonb;
+    plans text;
+BEGIN
+    PERFORM @extschema@.version();
+    BEGIN
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'what', CASE WHEN r.kind = 'statement'
+                                THEN coalesce(@extschema@.report_line(r.query, 90), 'queryid ' || r.queryid)
+                                ELSE r.operation || ' ' || coalesce(r.schemaname || '.' || r.relname, '?') END,
+                   'kind', r.kind, 'on', r.regressed_on,
+                   'p95', format('%s → %s', round(r.baseline_p95_ms::numeric, 3), round(r.recent_p95_ms::numeric, 3)),
+                   'mean', format('%s → %s', round(r.baseline_mean_ms::numeric, 3), round(r.recent_mean_ms::numeric, 3)),
+                   'calls', format('%s / %s', r.baseline_calls, r.recent_calls),
+                   'since', coalesce(to_char(r.started_at, 'YYYY-MM-DD HH24:MI:SS'), '-'),
+                   'plan', CASE WHEN r.plan_changed THEN format('changed %s → %s', r.fingerprint_before, r.fingerprint_now)
+                                WHEN NOT r.plan_changed THEN 'same' ELSE 'unknown' END)
+                   ORDER BY r.ordinality), '[]'),
+               string_agg(format('<details class="slow"><summary><span class="num">%s ms</span> <span class="dim">%s</span> <code>%s</code></summary><dl><dt>plan</dt><dd><pre>%s</pre></dd></dl></details>',
+                                 round(r.slow_query_ms::numeric, 1),
+                                 @extschema@.html_escape(to_char(r.slow_query_at, 'YYYY-MM-DD HH24:MI:SS.MS')),
+                                 @extschema@.html_escape(CASE WHEN r.query IS NOT NULL THEN @extschema@.report_line(r.query, 120)
+                                                              ELSE r.operation || ' ' || coalesce(r.schemaname || '.' || r.relname, '?') END),
+                                 @extschema@.html_escape(r.slow_query_plan)), '' ORDER BY r.ordinality)
+                   FILTER (WHERE r.slow_query_plan IS NOT NULL)
+          INTO rows, plans
+          FROM @extschema@.regressions(recent, baseline) WITH ORDINALITY r;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RETURN format('<p class="none">%s</p>', @extschema@.html_escape('regressions unavailable: ' || SQLERRM));
+    END;
+    IF jsonb_array_length(rows) = 0 THEN
+        RETURN format('<p class="none">%s</p>', @extschema@.html_escape(format(
+            'No regression: nothing is slower in the last %s than in the %s before, beyond noise (observa.regressions()).',
+            recent, baseline)));
+    END IF;
+    RETURN @extschema@.html_table(rows, ARRAY[['statement or table', 'what', 'code'], ['kind', 'kind', ''],
+                                             ['slower on', 'on', ''], ['p95 ms (before → now)', 'p95', 'num'],
+                                             ['mean ms', 'mean', 'num'], ['calls', 'calls', 'num'],
+                                             ['since window', 'since', 'num'], ['plan', 'plan', 'code']])
+        || coalesce('<h3>Last slow query of each, with its plan</h3>' || plans, '');
+END
 $$;
 
-COMMENT ON FUNCTION @extschema@.report_html_regressions() IS
+COMMENT ON FUNCTION @extschema@.report_html_regressions(interval, text) IS
 'HTML report part: latency regressions';
 
 CREATE FUNCTION @extschema@.report_html()
@@ -757,14 +865,14 @@ COMMENT ON FUNCTION @extschema@.report_html() IS
 REVOKE ALL ON FUNCTION @extschema@.report_html(), @extschema@.report_html_latency(),
     @extschema@.report_html_tenants(), @extschema@.report_html_slow(),
     @extschema@.report_html_indexes(), @extschema@.report_html_timeline(),
-    @extschema@.report_html_regressions(), @extschema@.html_escape(text),
+    @extschema@.report_html_regressions(interval, text), @extschema@.html_escape(text),
     @extschema@.html_log_x(float8, float8), @extschema@.html_log_axis(float8, float8, float8),
     @extschema@.html_histogram(float8[], bigint[], jsonb), @extschema@.html_table(jsonb, text[])
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.report_html(), @extschema@.report_html_latency(),
     @extschema@.report_html_tenants(), @extschema@.report_html_slow(),
     @extschema@.report_html_indexes(), @extschema@.report_html_timeline(),
-    @extschema@.report_html_regressions(), @extschema@.html_escape(text),
+    @extschema@.report_html_regressions(interval, text), @extschema@.html_escape(text),
     @extschema@.html_log_x(float8, float8), @extschema@.html_log_axis(float8, float8, float8),
     @extschema@.html_histogram(float8[], bigint[], jsonb), @extschema@.html_table(jsonb, text[])
     TO pg_read_all_stats;
@@ -1087,3 +1195,759 @@ REVOKE ALL ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer)
 GRANT EXECUTE ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) TO PUBLIC;
 
 -- ==== end one store ====
+
+-- ==== regressions ====
+
+-- observa.window_latency(recent, baseline): per statement and per
+-- (operation, table), the recent period, the baseline period before it
+-- and the recent resolution's windows (src/regressions.c,
+-- docs/regressions.md).  observa.regressions() judges from it.
+CREATE FUNCTION @extschema@.window_latency(
+    recent interval,
+    baseline interval DEFAULT NULL,
+    OUT kind text,
+    OUT queryid bigint,
+    OUT userid oid,
+    OUT toplevel boolean,
+    OUT dbid oid,
+    OUT relid oid,
+    OUT relids oid[],
+    OUT operation text,
+    OUT recent_calls bigint,
+    OUT recent_mean_ms float8,
+    OUT recent_stddev_ms float8,
+    OUT recent_p95_ms float8,
+    OUT recent_p95_low_ms float8,
+    OUT recent_since timestamptz,
+    OUT baseline_calls bigint,
+    OUT baseline_mean_ms float8,
+    OUT baseline_stddev_ms float8,
+    OUT baseline_p95_ms float8,
+    OUT baseline_p95_high_ms float8,
+    OUT baseline_since timestamptz,
+    OUT window_starts timestamptz[],
+    OUT window_calls bigint[],
+    OUT window_mean_ms float8[],
+    OUT window_p95_ms float8[],
+    OUT window_length interval,
+    OUT sketch_error float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_window_latency_1_1'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.window_latency(interval, interval) IS
+'per statement and per (operation, table): latency of the recent period and of the baseline period before it, with p95 at the noise ranks, and p95 and mean per window of the recent resolution';
+
+-- observa.regressions(): statements and (operation, table) pairs whose
+-- recent p95 or mean exceeds the baseline's by min_ratio beyond noise
+-- (docs/regressions.md states the rule).  baseline is an interval's text
+-- or 'snapshot:LABEL'; the (interval, interval) form below serves typed
+-- intervals.
+CREATE FUNCTION @extschema@.regressions(
+    recent interval DEFAULT '15 min',
+    baseline text DEFAULT '1 day',
+    min_ratio float8 DEFAULT 1.5,
+    min_calls bigint DEFAULT 50,
+    OUT kind text,
+    OUT queryid bigint,
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT operation text,
+    OUT query text,
+    OUT regressed_on text,
+    OUT recent_calls bigint,
+    OUT baseline_calls bigint,
+    OUT recent_p95_ms float8,
+    OUT baseline_p95_ms float8,
+    OUT recent_mean_ms float8,
+    OUT baseline_mean_ms float8,
+    OUT p95_ratio float8,
+    OUT mean_ratio float8,
+    OUT mean_z float8,
+    OUT started_at timestamptz,
+    OUT slow_windows integer,
+    OUT window_length interval,
+    OUT plan_changed boolean,
+    OUT fingerprint_before text,
+    OUT fingerprint_now text,
+    OUT slow_query_at timestamptz,
+    OUT slow_query_ms float8,
+    OUT slow_query_plan text,
+    OUT recent_since timestamptz,
+    OUT baseline_since timestamptz,
+    OUT baseline_until timestamptz)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    base_iv interval;
+    snap text;
+    snap_since timestamptz;
+    snap_at timestamptz;
+BEGIN
+    PERFORM @extschema@.version();
+    IF recent IS NULL OR recent <= interval '0' THEN
+        RAISE EXCEPTION 'recent must be a positive interval'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how far back the recent period goes, for example recent => interval ''15 minutes''.';
+    END IF;
+    IF min_ratio IS NULL OR NOT min_ratio > 1 OR min_ratio IN ('Infinity', 'NaN') THEN
+        RAISE EXCEPTION 'min_ratio must be a finite number greater than 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example min_ratio => 1.5: recent 50 % slower than the baseline.';
+    END IF;
+    IF min_calls IS NULL OR min_calls < 1 THEN
+        RAISE EXCEPTION 'min_calls must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example min_calls => 50 calls on each side.';
+    END IF;
+    IF baseline IS NULL THEN
+        RAISE EXCEPTION 'baseline must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass an interval such as ''1 day'' or a snapshot as ''snapshot:LABEL''.';
+    END IF;
+    IF baseline LIKE 'snapshot:%' THEN
+        snap := substr(baseline, 10);
+        SELECT m.stats_since, m.taken_at INTO snap_since, snap_at
+          FROM @extschema@.snapshot_meta m WHERE m.label = snap;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'snapshot "%" does not exist', snap
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'SELECT label FROM observa.snapshots lists the snapshots; observa.snapshot(''LABEL'') takes one.';
+        END IF;
+    ELSE
+        BEGIN
+            base_iv := baseline::interval;
+        EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+            RAISE EXCEPTION 'baseline "%" is neither an interval nor snapshot:LABEL', baseline
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'For example baseline => ''1 day'' or baseline => ''snapshot:before''.';
+        END;
+        IF base_iv <= interval '0' THEN
+            RAISE EXCEPTION 'baseline must be a positive interval'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Pass how far back the baseline goes, for example baseline => ''1 day''.';
+        END IF;
+        IF base_iv <= recent THEN
+            RAISE EXCEPTION 'baseline must be longer than recent'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The baseline is the period before the recent one, for example recent => ''15 minutes'', baseline => ''1 day''.';
+        END IF;
+    END IF;
+
+    RETURN QUERY
+    WITH w AS (
+        SELECT * FROM @extschema@.window_latency(recent, base_iv)
+    ), b AS (
+        -- the baseline of each key: the windows before the recent period,
+        -- or the snapshot's since-reset numbers
+        SELECT w.*,
+               coalesce(ss.calls, st.calls, CASE WHEN snap IS NULL THEN w.baseline_calls END) AS b_calls,
+               coalesce(ss.mean_time_ms, st.mean_time_ms, CASE WHEN snap IS NULL THEN w.baseline_mean_ms END) AS b_mean,
+               coalesce(ss.stddev_time_ms, st.stddev_time_ms, CASE WHEN snap IS NULL THEN w.baseline_stddev_ms END) AS b_sd,
+               coalesce(ss.p95_ms, st.p95_ms, CASE WHEN snap IS NULL THEN w.baseline_p95_ms END) AS b_p95,
+               coalesce(ss.p95_ms, st.p95_ms, CASE WHEN snap IS NULL THEN w.baseline_p95_high_ms END) AS b_p95_high,
+               CASE WHEN snap IS NULL THEN w.baseline_since ELSE snap_since END AS b_since,
+               CASE WHEN snap IS NULL THEN w.recent_since ELSE snap_at END AS b_until,
+               d.datname::text AS d_name
+          FROM w
+          LEFT JOIN pg_database d ON d.oid = w.dbid
+          LEFT JOIN @extschema@.snapshot_statement_stats ss
+                 ON snap IS NOT NULL AND w.kind = 'statement' AND ss.label = snap
+                AND ss.queryid = w.queryid AND ss.userid = w.userid AND ss.dbid = w.dbid
+                AND ss.toplevel IS NOT DISTINCT FROM w.toplevel
+          LEFT JOIN @extschema@.snapshot_table_stats st
+                 ON snap IS NOT NULL AND w.kind = 'table' AND st.label = snap
+                AND st.relid = w.relid AND st.operation = w.operation
+                AND st.datname IS NOT DISTINCT FROM d.datname
+    ), j AS (
+        -- the rule: both sides have min_calls; p95: the recent p95's low
+        -- rank over the baseline p95's high rank, each widened by the
+        -- sketch's relative error; mean: Welch's z of recent - ratio * baseline
+        SELECT b.*,
+               (b.recent_p95_low_ms / (1 + b.sketch_error))
+                   >= min_ratio * b.b_p95_high * (1 + b.sketch_error) AS p95_slow,
+               CASE WHEN b.recent_stddev_ms ^ 2 / b.recent_calls
+                         + min_ratio ^ 2 * coalesce(b.b_sd, 0) ^ 2 / b.b_calls > 0
+                    THEN (b.recent_mean_ms - min_ratio * b.b_mean)
+                         / sqrt(b.recent_stddev_ms ^ 2 / b.recent_calls
+                                + min_ratio ^ 2 * coalesce(b.b_sd, 0) ^ 2 / b.b_calls)
+                    WHEN b.recent_mean_ms > min_ratio * b.b_mean THEN 'Infinity'::float8
+                    ELSE '-Infinity'::float8 END AS z
+          FROM b
+         WHERE b.recent_calls >= min_calls AND b.b_calls >= min_calls
+    ), r AS (
+        SELECT j.*
+          FROM j
+         WHERE coalesce(j.p95_slow, false) OR j.z >= 3
+    ), run AS (
+        -- the unbroken run of slow windows that ends with the last window
+        -- that has calls: a window is slow when its mean or p95 reaches
+        -- min_ratio times the baseline's
+        SELECT r.kind AS k, r.queryid AS q, r.userid AS u, r.toplevel AS t, r.dbid AS db,
+               r.relid AS rel, r.operation AS op,
+               x.n, x.last_fast,
+               (SELECT min(u2.s) FROM unnest(r.window_starts) WITH ORDINALITY u2(s, i)
+                 WHERE u2.i > x.last_fast) AS started
+          FROM r,
+               LATERAL (SELECT cardinality(r.window_starts) AS n,
+                               coalesce(max(u.i) FILTER (WHERE NOT (u.m >= min_ratio * r.b_mean
+                                                                   OR u.p >= min_ratio * r.b_p95)), 0) AS last_fast
+                          FROM unnest(r.window_mean_ms, r.window_p95_ms) WITH ORDINALITY u(m, p, i)) x
+    ), fp AS (
+        SELECT * FROM @extschema@.plan_fingerprints()
+    ), plans AS (
+        -- per regressed statement of this database: a fingerprint first
+        -- seen after the baseline period and seen recently, and one the
+        -- baseline period had
+        SELECT w.queryid AS q, w.userid AS u, w.dbid AS db, w.toplevel AS t, w.relids AS rels,
+               (SELECT f.fingerprint FROM fp f
+                 WHERE f.queryid = w.queryid AND f.first_seen <= w.b_until AND f.last_seen >= w.b_since
+                 ORDER BY f.last_seen DESC LIMIT 1) AS before_fp,
+               (SELECT f.fingerprint FROM fp f
+                 WHERE f.queryid = w.queryid AND f.first_seen > w.b_until AND f.last_seen >= w.recent_since
+                 ORDER BY f.last_seen DESC LIMIT 1) AS now_fp
+          FROM b w
+         WHERE w.kind = 'statement'
+           AND w.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           -- only the regressed statements and those on regressed tables
+           AND (EXISTS (SELECT FROM r WHERE r.kind = 'statement' AND r.queryid = w.queryid)
+                OR w.relids && (SELECT array_agg(r.relid) FROM r WHERE r.kind = 'table'))
+    ), sq AS (
+        SELECT * FROM @extschema@.slow_queries(2147483647)
+    )
+    SELECT r.kind, r.queryid, r.d_name,
+           CASE WHEN r.kind = 'table' AND r.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                THEN (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE c.oid = r.relid) END,
+           CASE WHEN r.kind = 'table' AND r.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                THEN (SELECT c.relname::text FROM pg_class c WHERE c.oid = r.relid) END,
+           r.operation,
+           CASE WHEN r.kind = 'statement'
+                     AND r.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                THEN @extschema@.statement_text(r.queryid) END,
+           concat_ws(' and ', CASE WHEN r.p95_slow THEN 'p95' END, CASE WHEN r.z >= 3 THEN 'mean' END),
+           r.recent_calls, r.b_calls,
+           r.recent_p95_ms, r.b_p95, r.recent_mean_ms, r.b_mean,
+           r.recent_p95_ms / nullif(r.b_p95, 0), r.recent_mean_ms / nullif(r.b_mean, 0),
+           r.z,
+           CASE WHEN run.last_fast < run.n THEN run.started END,
+           (run.n - run.last_fast)::integer,
+           r.window_length,
+           CASE WHEN pl.any_new THEN true WHEN pl.any_before THEN false END,
+           pl.before_fp, pl.now_fp,
+           s.ts, s.duration_ms, s.plan,
+           r.recent_since, r.b_since, r.b_until
+      FROM r
+      JOIN run ON run.k = r.kind AND run.op = r.operation AND run.db = r.dbid
+              AND run.q IS NOT DISTINCT FROM r.queryid AND run.u IS NOT DISTINCT FROM r.userid
+              AND run.t IS NOT DISTINCT FROM r.toplevel AND run.rel IS NOT DISTINCT FROM r.relid
+      LEFT JOIN LATERAL (
+            -- a statement's own fingerprints; a table's: those of the
+            -- statements that touched it
+            SELECT bool_or(p.before_fp IS NOT NULL AND p.now_fp IS NOT NULL) AS any_new,
+                   bool_or(p.before_fp IS NOT NULL) AS any_before,
+                   (array_agg(p.before_fp ORDER BY (p.now_fp IS NULL), p.q) FILTER (WHERE p.before_fp IS NOT NULL))[1] AS before_fp,
+                   (array_agg(p.now_fp ORDER BY p.q) FILTER (WHERE p.now_fp IS NOT NULL AND p.before_fp IS NOT NULL))[1] AS now_fp
+              FROM plans p
+             WHERE CASE WHEN r.kind = 'statement'
+                        THEN p.q = r.queryid AND p.u = r.userid AND p.db = r.dbid AND p.t = r.toplevel
+                        ELSE p.db = r.dbid AND r.relid = ANY (p.rels) END) pl ON true
+      LEFT JOIN LATERAL (
+            SELECT s1.ts, s1.duration_ms, s1.plan
+              FROM sq s1
+             WHERE s1.dbid = r.dbid
+               AND CASE WHEN r.kind = 'statement'
+                        THEN s1.queryid = r.queryid AND s1.userid = r.userid
+                        ELSE r.relid = ANY (s1.relids) AND s1.operation = r.operation END
+             ORDER BY s1.ts DESC LIMIT 1) s ON true
+     ORDER BY greatest(r.recent_p95_ms / nullif(r.b_p95, 0), r.recent_mean_ms / nullif(r.b_mean, 0)) DESC NULLS LAST,
+              r.kind, r.queryid, r.relid, r.operation;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.regressions(interval, text, float8, bigint) IS
+'statements and (operation, table) pairs whose recent p95 or mean exceeds the baseline''s (an interval before the recent period, or snapshot:LABEL) by min_ratio beyond noise';
+
+CREATE FUNCTION @extschema@.regressions(
+    recent interval,
+    baseline interval,
+    min_ratio float8 DEFAULT 1.5,
+    min_calls bigint DEFAULT 50,
+    OUT kind text,
+    OUT queryid bigint,
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT operation text,
+    OUT query text,
+    OUT regressed_on text,
+    OUT recent_calls bigint,
+    OUT baseline_calls bigint,
+    OUT recent_p95_ms float8,
+    OUT baseline_p95_ms float8,
+    OUT recent_mean_ms float8,
+    OUT baseline_mean_ms float8,
+    OUT p95_ratio float8,
+    OUT mean_ratio float8,
+    OUT mean_z float8,
+    OUT started_at timestamptz,
+    OUT slow_windows integer,
+    OUT window_length interval,
+    OUT plan_changed boolean,
+    OUT fingerprint_before text,
+    OUT fingerprint_now text,
+    OUT slow_query_at timestamptz,
+    OUT slow_query_ms float8,
+    OUT slow_query_plan text,
+    OUT recent_since timestamptz,
+    OUT baseline_since timestamptz,
+    OUT baseline_until timestamptz)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF baseline IS NULL THEN
+        RAISE EXCEPTION 'baseline must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass an interval such as interval ''1 day'' or a snapshot as ''snapshot:LABEL''.';
+    END IF;
+    RETURN QUERY SELECT * FROM @extschema@.regressions(recent, baseline::text, min_ratio, min_calls);
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.regressions(interval, interval, float8, bigint) IS
+'observa.regressions() with the baseline as a typed interval';
+
+-- observa.metrics_regressions(): one Prometheus gauge value per kind
+-- (statement, table): regressions over the default periods.
+CREATE FUNCTION @extschema@.metrics_regressions(
+    OUT kind text,
+    OUT regressions bigint)
+RETURNS SETOF record
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT k.kind, count(r.kind)
+      FROM (VALUES ('statement'), ('table')) k(kind)
+      LEFT JOIN @extschema@.regressions() r ON r.kind = k.kind
+     GROUP BY k.kind ORDER BY k.kind
+$$;
+
+COMMENT ON FUNCTION @extschema@.metrics_regressions() IS
+'number of regressions per kind over the default periods (Prometheus gauge observa_regressions)';
+
+-- they reveal which statements other roles run: readers of all statistics
+REVOKE ALL ON FUNCTION @extschema@.window_latency(interval, interval),
+                       @extschema@.regressions(interval, text, float8, bigint),
+                       @extschema@.regressions(interval, interval, float8, bigint),
+                       @extschema@.metrics_regressions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.window_latency(interval, interval),
+                          @extschema@.regressions(interval, text, float8, bigint),
+                          @extschema@.regressions(interval, interval, float8, bigint),
+                          @extschema@.metrics_regressions() TO pg_read_all_stats;
+
+-- ==== end regressions ====
+
+-- ==== reports with regressions ====
+
+-- performance_report(), report(), metrics() and prometheus() show the
+-- regressions (docs/regressions.md)
+
+CREATE OR REPLACE FUNCTION @extschema@.performance_report()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ver text := @extschema@.version();
+    has_tables boolean := to_regclass('@extschema@.table_stats') IS NOT NULL;
+    has_statements boolean := to_regclass('@extschema@.statement_stats') IS NOT NULL;
+    has_slow boolean := to_regclass('@extschema@.slow_queries') IS NOT NULL;
+    has_advisor boolean := to_regprocedure('@extschema@.recommend_indexes()') IS NOT NULL;
+    has_tenants boolean := to_regclass('@extschema@.tenant_stats') IS NOT NULL;
+    now_ts timestamptz := clock_timestamp();
+    since timestamptz;
+    tables jsonb;
+    recommendations jsonb;
+    regressions jsonb;
+    notes jsonb := '[]';
+    table_row text := $q$jsonb_build_object(
+        'datname', t.datname, 'schema', t.schemaname, 'table', t.relname,
+        'relid', t.relid, 'operation', t.operation, 'calls', t.calls, 'errors', t.errors,
+        'error_rate', CASE WHEN t.calls > 0 THEN round(t.errors::numeric / t.calls, 4) END,
+        'rows', t.rows, 'total_ms', round(t.total_time_ms::numeric, 3),
+        'avg_ms', round(t.mean_time_ms::numeric, 3), 'min_ms', round(t.min_time_ms::numeric, 3),
+        'max_ms', round(t.max_time_ms::numeric, 3), 'p50_ms', round(t.p50_ms::numeric, 3),
+        'p95_ms', round(t.p95_ms::numeric, 3), 'p99_ms', round(t.p99_ms::numeric, 3))$q$;
+BEGIN
+    IF has_tables THEN
+        EXECUTE 'SELECT min(stats_since) FROM @extschema@.table_stats' INTO since;
+    END IF;
+    IF has_statements THEN
+        since := least(since, (SELECT min(s.stats_since) FROM @extschema@.current_statement_stats() s));
+    END IF;
+
+    -- the advisor may fail (for example without HypoPG): report the rest
+    IF has_advisor THEN
+        BEGIN
+            SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') INTO recommendations
+              FROM @extschema@.recommend_indexes() r;
+        EXCEPTION WHEN OTHERS THEN
+            notes := notes || to_jsonb(format('recommendations unavailable: %s', SQLERRM));
+        END;
+    END IF;
+    -- regressions over the default periods (docs/regressions.md)
+    BEGIN
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'kind', r.kind, 'queryid', r.queryid, 'datname', r.datname, 'schema', r.schemaname,
+                   'table', r.relname, 'operation', r.operation, 'query', r.query,
+                   'regressed_on', r.regressed_on,
+                   'recent_calls', r.recent_calls, 'baseline_calls', r.baseline_calls,
+                   'recent_p95_ms', round(r.recent_p95_ms::numeric, 3),
+                   'baseline_p95_ms', round(r.baseline_p95_ms::numeric, 3),
+                   'recent_mean_ms', round(r.recent_mean_ms::numeric, 3),
+                   'baseline_mean_ms', round(r.baseline_mean_ms::numeric, 3),
+                   'started_at', r.started_at, 'plan_changed', r.plan_changed,
+                   'fingerprint_before', r.fingerprint_before, 'fingerprint_now', r.fingerprint_now,
+                   'slow_query_at', r.slow_query_at, 'slow_query_plan', r.slow_query_plan)
+                   ORDER BY r.ordinality), '[]')
+          INTO regressions
+          FROM @extschema@.regressions() WITH ORDINALITY r;
+    EXCEPTION WHEN OTHERS THEN
+        notes := notes || to_jsonb(format('regressions unavailable: %s', SQLERRM));
+    END;
+
+    RETURN jsonb_build_object(
+        'observa_version', ver,
+        'generated_at', now_ts,
+        'time_range', jsonb_build_object(
+            'from', since, 'to', now_ts,
+            'seconds', round(extract(epoch FROM now_ts - since)::numeric, 3)),
+        'parts', jsonb_build_object(
+            'table_stats', has_tables, 'statement_stats', has_statements,
+            'slow_queries', has_slow, 'recommendations', has_advisor,
+            'tenants', has_tenants),
+        'table_stats', @extschema@.report_part(has_tables, format(
+            'SELECT coalesce(jsonb_agg(%s ORDER BY t.total_time_ms DESC, t.datname, t.schemaname,
+                                         t.relname, t.operation), ''[]'')
+               FROM (SELECT * FROM @extschema@.table_stats
+                      ORDER BY total_time_ms DESC NULLS LAST LIMIT 100) t', table_row)),
+        'slowest_tables', @extschema@.report_part(has_tables, format(
+            'SELECT coalesce(jsonb_agg(%s ORDER BY t.p95_ms DESC, t.datname, t.schemaname,
+                                         t.relname, t.operation), ''[]'')
+               FROM (SELECT * FROM @extschema@.table_stats
+                      ORDER BY p95_ms DESC NULLS LAST LIMIT 10) t', table_row)),
+        'top_statements', @extschema@.report_part(has_statements,
+            $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'queryid', s.queryid, 'datname', s.datname, 'username', s.username,
+                    'operation', s.operation, 'calls', s.calls, 'errors', s.errors,
+                    'rows', s.rows, 'total_ms', round(s.total_time_ms::numeric, 3),
+                    'avg_ms', round(s.mean_time_ms::numeric, 3),
+                    'p50_ms', round(s.p50_ms::numeric, 3), 'p95_ms', round(s.p95_ms::numeric, 3),
+                    'p99_ms', round(s.p99_ms::numeric, 3), 'relations', to_jsonb(s.relations),
+                    'query', s.query) ORDER BY s.total_time_ms DESC, s.queryid), '[]')
+               FROM (SELECT * FROM @extschema@.statement_stats
+                      ORDER BY total_time_ms DESC NULLS LAST, queryid LIMIT 10) s$q$),
+        'slow_queries', @extschema@.report_part(has_slow, format(
+            $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'ts', q.ts, 'duration_ms', round(q.duration_ms::numeric, 3),
+                    'datname', q.datname, 'username', q.username,
+                    'application_name', q.application_name, 'client_addr', q.client_addr,
+                    'pid', q.pid, 'queryid', q.queryid, 'operation', q.operation,
+                    'relations', to_jsonb(q.relations), 'rows', q.rows, 'query', q.query,
+                    'params', q.params, 'error', q.error) ORDER BY q.ts DESC), '[]')
+               FROM (SELECT * FROM %s) q$q$,
+            -- the ring's own function copies only the newest entries
+            CASE WHEN to_regprocedure('@extschema@.slow_queries(integer)') IS NOT NULL
+                 THEN '@extschema@.slow_queries(10)'
+                 ELSE '@extschema@.slow_queries ORDER BY ts DESC LIMIT 10' END)),
+        'recommendations', recommendations,
+        'regressions', regressions,
+        'tenants', @extschema@.report_part(has_tenants,
+            $q$SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.total_time_ms DESC), '[]')
+                 FROM (SELECT * FROM @extschema@.tenant_stats
+                        ORDER BY total_time_ms DESC NULLS LAST LIMIT 10) x$q$),
+        'info', (SELECT jsonb_object_agg(i.section, i.kv)
+                   FROM (SELECT section, jsonb_object_agg(name, value) AS kv
+                           FROM @extschema@.info() GROUP BY section) i),
+        'notes', notes);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.report()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rep jsonb := @extschema@.performance_report();
+    e jsonb;
+    n integer;
+    hdr text := format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
+                       'operation', 'table', 'calls', 'err%', 'avg ms', 'p50 ms',
+                       'p95 ms', 'p99 ms', 'max ms');
+    ms text := 'FM999999990.000';
+BEGIN
+    RETURN NEXT format('observa %s report, %s', rep ->> 'observa_version',
+                       to_char((rep ->> 'generated_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ'));
+    RETURN NEXT format('statistics since %s (%s s)',
+                       coalesce(to_char((rep #>> '{time_range,from}')::timestamptz,
+                                        'YYYY-MM-DD HH24:MI:SS TZ'), '-'),
+                       coalesce(round((rep #>> '{time_range,seconds}')::numeric)::text, '-'));
+
+    FOREACH n IN ARRAY ARRAY[1, 2] LOOP
+        RETURN NEXT '';
+        IF n = 1 THEN
+            RETURN NEXT 'Per operation and table, by total time';
+            e := nullif(rep -> 'table_stats', 'null');
+        ELSE
+            RETURN NEXT 'Slowest operations on tables, by p95';
+            e := nullif(rep -> 'slowest_tables', 'null');
+        END IF;
+        IF e IS NULL THEN
+            RETURN NEXT '  (table statistics are not available in this build)';
+            CONTINUE;
+        ELSIF jsonb_array_length(e) = 0 THEN
+            RETURN NEXT '  (no statements recorded yet)';
+            CONTINUE;
+        END IF;
+        RETURN NEXT hdr;
+        RETURN QUERY
+            SELECT format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
+                          x ->> 'operation',
+                          @extschema@.report_line(CASE WHEN x ->> 'table' IS NULL
+                                                       THEN format('%s oid %s', x ->> 'datname', x ->> 'relid')
+                                                       ELSE concat_ws('.', x ->> 'schema', x ->> 'table') END, 28),
+                          x ->> 'calls',
+                          to_char(coalesce((x ->> 'error_rate')::numeric, 0) * 100, 'FM990.0'),
+                          to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p50_ms')::numeric, ms),
+                          to_char((x ->> 'p95_ms')::numeric, ms), to_char((x ->> 'p99_ms')::numeric, ms),
+                          to_char((x ->> 'max_ms')::numeric, ms))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o)
+             WHERE n = 2 OR o <= 15
+             ORDER BY o;
+    END LOOP;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Top statements, by total time';
+    e := nullif(rep -> 'top_statements', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (statement statistics are not available in this build)';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (no statements recorded yet)';
+    ELSE
+        RETURN NEXT format('  %9s %11s %9s %9s  %s', 'calls', 'total ms', 'avg ms', 'p95 ms', 'query');
+        RETURN QUERY
+            SELECT format('  %9s %11s %9s %9s  %s', x ->> 'calls',
+                          to_char((x ->> 'total_ms')::numeric, 'FM99999999990.0'),
+                          to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p95_ms')::numeric, ms),
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 70))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Last slow queries';
+    e := nullif(rep -> 'slow_queries', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (the slow-query ring is not available in this build)';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none captured)';
+    ELSE
+        RETURN QUERY
+            SELECT format('  %s %10s ms  %-10s %s',
+                          to_char((x ->> 'ts')::timestamptz, 'HH24:MI:SS.MS'),
+                          to_char((x ->> 'duration_ms')::numeric, 'FM999999990.0'),
+                          @extschema@.report_line(x ->> 'username', 10),
+                          @extschema@.report_line(concat_ws(' ', x ->> 'query',
+                              CASE WHEN x ->> 'error' IS NOT NULL THEN '[error ' || (x ->> 'error') || ']' END), 80))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Regressions (last 15 minutes against the day before)';
+    e := nullif(rep -> 'regressions', 'null');
+    IF e IS NULL THEN
+        RETURN QUERY SELECT '  ' || (x #>> '{}') FROM jsonb_array_elements(rep -> 'notes') x
+                      WHERE x #>> '{}' LIKE 'regressions%';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none)';
+    ELSE
+        RETURN NEXT format('  %-9s %-12s %9s %9s %9s %9s  %-8s %-5s %s', 'kind', 'slower on', 'p95 was', 'p95 now',
+                           'mean was', 'mean now', 'since', 'plan', 'statement or table');
+        RETURN QUERY
+            SELECT format('  %-9s %-12s %9s %9s %9s %9s  %-8s %-5s %s', x ->> 'kind', x ->> 'regressed_on',
+                          to_char((x ->> 'baseline_p95_ms')::numeric, ms), to_char((x ->> 'recent_p95_ms')::numeric, ms),
+                          to_char((x ->> 'baseline_mean_ms')::numeric, ms), to_char((x ->> 'recent_mean_ms')::numeric, ms),
+                          coalesce(to_char((x ->> 'started_at')::timestamptz, 'HH24:MI:SS'), '-'),
+                          CASE (x ->> 'plan_changed')::boolean WHEN true THEN 'new' WHEN false THEN 'same' ELSE '?' END,
+                          @extschema@.report_line(CASE WHEN x ->> 'kind' = 'statement'
+                                                       THEN coalesce(x ->> 'query', 'queryid ' || (x ->> 'queryid'))
+                                                       ELSE concat_ws(' ', x ->> 'operation',
+                                                                      concat_ws('.', x ->> 'schema', x ->> 'table')) END, 60))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Index recommendations';
+    e := nullif(rep -> 'recommendations', 'null');
+    IF NOT (rep #>> '{parts,recommendations}')::boolean THEN
+        RETURN NEXT '  (the index advisor is not available in this build)';
+    ELSIF e IS NULL THEN
+        RETURN QUERY SELECT '  ' || (x #>> '{}') FROM jsonb_array_elements(rep -> 'notes') x;
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none: no index would help the captured statements)';
+    ELSE
+        RETURN QUERY
+            SELECT format('  %s%s', coalesce(x ->> 'index_def', x::text),
+                          CASE WHEN x ->> 'est_improvement_pct' IS NOT NULL
+                               THEN format('  -- est. %s%% cheaper',
+                                           round((x ->> 'est_improvement_pct')::numeric)) ELSE '' END)
+                   || CASE WHEN x ->> 'reason' IS NOT NULL
+                           THEN E'\n      ' || @extschema@.report_line(x ->> 'reason', 100) ELSE '' END
+              FROM jsonb_array_elements(e) x;
+    END IF;
+
+    IF (rep #>> '{parts,tenants}')::boolean THEN
+        RETURN NEXT '';
+        RETURN NEXT 'Busiest tenants, by total time';
+        e := nullif(rep -> 'tenants', 'null');
+        IF e IS NULL OR jsonb_array_length(e) = 0 THEN
+            RETURN NEXT '  (none recorded)';
+        ELSE
+            RETURN NEXT format('  %-12s %-24s %9s %11s %9s', 'database', 'tenant', 'calls', 'total ms', 'p95 ms');
+            RETURN QUERY
+                SELECT format('  %-12s %-24s %9s %11s %9s',
+                              @extschema@.report_line(x ->> 'datname', 12),
+                              @extschema@.report_line(CASE WHEN (x ->> 'is_other')::boolean THEN '(other tenants)'
+                                                           ELSE coalesce(x ->> 'tenant', '(no tenant)') END, 24),
+                              x ->> 'calls',
+                              to_char((x ->> 'total_time_ms')::numeric, 'FM99999999990.0'),
+                              to_char((x ->> 'p95_ms')::numeric, ms))
+                  FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+        END IF;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Capacity (SELECT * FROM observa.info for everything)';
+    RETURN QUERY
+        SELECT format('  %-16s %-28s %s', i.section, i.name, i.value)
+          FROM @extschema@.info() i
+         WHERE i.name ~ '(^|_)(entries|capacity|evictions|dropped|captured|tenants|shared_memory_bytes)$';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.metrics(
+    bounds_seconds double precision[]
+        DEFAULT '{0.001,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10}')
+RETURNS TABLE (
+    metric text,
+    type text,
+    datname text,
+    operation text,
+    schemaname text,
+    "table" text,
+    le text,
+    value double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT m.metric, m.type, h.datname, h.operation, h.schemaname, h."table", m.le, m.value
+      FROM @extschema@.metrics_histograms(bounds_seconds) h
+      CROSS JOIN LATERAL (
+          SELECT 'observa_query_duration_seconds_bucket'::text AS metric, 'histogram'::text AS type,
+                 u.le::text AS le, u.c::float8 AS value, u.o AS ord
+            FROM unnest(h.duration_seconds, h.duration_seconds_bucket) WITH ORDINALITY AS u(le, c, o)
+          UNION ALL
+          SELECT 'observa_query_duration_seconds_bucket', 'histogram', '+Inf',
+                 h.duration_seconds_count::float8, 1000000
+          UNION ALL
+          SELECT 'observa_query_duration_seconds_sum', 'histogram', NULL, h.duration_seconds_sum, 1000001
+          UNION ALL
+          SELECT 'observa_query_duration_seconds_count', 'histogram', NULL,
+                 h.duration_seconds_count::float8, 1000002
+          UNION ALL
+          SELECT 'observa_query_errors_total', 'counter', NULL, h.errors_total::float8, 1000003
+      ) m
+     ORDER BY m.ord >= 1000003, h.datname COLLATE "C", h.operation COLLATE "C",
+              h.schemaname COLLATE "C", h."table" COLLATE "C", m.ord;
+
+    RETURN QUERY
+    SELECT c.metric, 'counter'::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, c.value
+      FROM @extschema@.metrics_slow_queries() q
+     CROSS JOIN LATERAL (VALUES ('observa_slow_queries_total', q.total::float8),
+                                ('observa_slow_queries_dropped_total', q.dropped_total::float8)) c(metric, value);
+
+    -- regressions over the default periods, per kind (in "operation")
+    BEGIN
+        RETURN QUERY
+        SELECT 'observa_regressions'::text, 'gauge'::text, current_database()::text, g.kind,
+               NULL::text, NULL::text, NULL::text, g.regressions::float8
+          FROM @extschema@.metrics_regressions() g;
+    EXCEPTION WHEN insufficient_privilege THEN
+        NULL;
+    END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.prometheus(
+    bounds_seconds double precision[]
+        DEFAULT '{0.001,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10}')
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- metrics() returns each family's samples together; HELP and TYPE go
+    -- before the first sample of a family
+    WITH m AS (
+        SELECT m.*, CASE WHEN m.type = 'histogram'
+                         THEN regexp_replace(m.metric, '_(bucket|sum|count)$', '')
+                         ELSE m.metric END AS family
+          FROM @extschema@.metrics(bounds_seconds) WITH ORDINALITY
+               AS m(metric, type, datname, operation, schemaname, "table", le, value, n)
+    ), f AS (
+        SELECT m.*, m.n = min(m.n) OVER (PARTITION BY m.family) AS first_of_family FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN m.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s %s\n', m.family,
+                                CASE m.family
+                                    WHEN 'observa_query_duration_seconds'
+                                        THEN 'Statement duration per database, operation and table, in seconds.'
+                                    WHEN 'observa_query_errors_total'
+                                        THEN 'Statements that ended with an error, per database, operation and table.'
+                                    WHEN 'observa_slow_queries_total'
+                                        THEN 'Slow statements captured by the slow-query ring since its last reset.'
+                                    WHEN 'observa_slow_queries_dropped_total'
+                                        THEN 'Captured slow statements no longer in the ring (overwritten by newer ones).'
+                                    WHEN 'observa_regressions'
+                                        THEN 'Statements and (operation, table) pairs slower in the last 15 minutes than in the day before (observa.regressions()).'
+                                    ELSE m.family END,
+                                m.family, m.type)
+                    ELSE '' END
+               || m.metric
+               || CASE WHEN m.operation IS NULL THEN ''
+                       WHEN m.family = 'observa_regressions'
+                       THEN format('{datname="%s",kind="%s"}', @extschema@.prom_label(m.datname),
+                                   @extschema@.prom_label(m.operation))
+                       ELSE format('{datname="%s",operation="%s",schema="%s",table="%s"%s}',
+                                   @extschema@.prom_label(m.datname), @extschema@.prom_label(m.operation),
+                                   @extschema@.prom_label(m.schemaname), @extschema@.prom_label(m."table"),
+                                   CASE WHEN m.le IS NOT NULL THEN format(',le="%s"', m.le) ELSE '' END) END
+               || ' ' || m.value::text,
+               E'\n' ORDER BY m.n) || E'\n', '')
+      FROM f AS m
+$$;
+
+COMMENT ON FUNCTION @extschema@.performance_report() IS
+'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, last slow queries, index recommendations, regressions';
+
+-- ==== end reports with regressions ====

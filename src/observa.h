@@ -53,4 +53,24 @@ extern void obs_statement_stats_reset(TimestampTz now);
 extern void obs_query_text_reset(TimestampTz now);
 extern void obs_tenant_stats_reset(TimestampTz now);
 
+/* what regressions.c reads of the rooms' stores and keys */
+struct ObsStore;
+typedef struct ObsRoomKey
+{
+	bool		is_statement;
+	uint64		queryid;		/* statements */
+	Oid			userid;
+	bool		toplevel;
+	Oid			dbid;
+	Oid			relid;			/* tables */
+	const char *operation;
+	int			nrels;			/* statements: relations touched */
+	const Oid  *relids;
+} ObsRoomKey;
+
+extern struct ObsStore *obs_table_stats_store(void);
+extern struct ObsStore *obs_statement_stats_store(void);
+extern void obs_table_stats_key(const void *key, const void *aux, ObsRoomKey *out);
+extern void obs_statement_stats_key(const void *key, const void *aux, ObsRoomKey *out);
+
 #endif							/* OBSERVA_H */

@@ -268,6 +268,30 @@ statement_identity_columns(const StatementKey *key, Datum *values, bool *nulls)
 		nulls[5] = true;
 }
 
+/* for regressions.c */
+ObsStore *
+obs_statement_stats_store(void)
+{
+	return stmt_store;
+}
+
+void
+obs_statement_stats_key(const void *key, const void *aux, ObsRoomKey *out)
+{
+	const StatementKey *k = key;
+	const StatementAux *a = aux;
+
+	memset(out, 0, sizeof(*out));
+	out->is_statement = true;
+	out->queryid = k->queryid;
+	out->userid = k->userid;
+	out->dbid = k->dbid;
+	out->toplevel = (k->toplevel != 0);
+	out->operation = statement_operation_name(a);
+	out->nrels = Min(a->nrels, OBS_MAX_SAMPLE_RELS);
+	out->relids = a->relids;
+}
+
 #define STATEMENT_STATS_COLS_1_0 21
 #define STATEMENT_STATS_COLS_1_1 22 /* since interval: + covered_since */
 

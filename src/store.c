@@ -2020,6 +2020,165 @@ obs_store_snapshot(ObsStore *s, int64 since_us, const double *qs, int nq,
 	return rows;
 }
 
+/* ----------------------------------------------------------------
+ * per-window reads (regressions, timelines)
+ * ---------------------------------------------------------------- */
+
+int
+obs_store_level_for(ObsStore *s, int64 since_us)
+{
+	return level_for(s, since_us);
+}
+
+int
+obs_store_levels(ObsStore *s, ObsLevelInfo *out)
+{
+	StoreShared *sh = s->sh;
+
+	for (int L = 0; L < sh->nlevels; L++)
+	{
+		WindowLevel *lv = &sh->levels[L];
+		TimestampTz from = (TimestampTz) pg_atomic_read_u64(&lv->lost_until);
+
+		out[L].len_us = lv->len_us;
+		out[L].nwindows = lv->nwindows;
+		out[L].complete_from = Max(from, sh->windows_since);
+	}
+	return sh->nlevels;
+}
+
+typedef struct WinRef
+{
+	int32		owner;
+	int32		level;
+	int32		epoch;
+	int32		ws;
+} WinRef;
+
+static int
+winref_cmp(const void *a, const void *b)
+{
+	const WinRef *x = a;
+	const WinRef *y = b;
+
+	if (x->owner != y->owner)
+		return x->owner < y->owner ? -1 : 1;
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	return x->epoch < y->epoch ? -1 : (x->epoch > y->epoch ? 1 : 0);
+}
+
+/* the kept, live window slots of every level (store lock held) */
+static WinRef *
+collect_windows(ObsStore *s, TimestampTz now, int *nrefs)
+{
+	StoreShared *sh = s->sh;
+	WinRef	   *refs = palloc(sizeof(WinRef) * Max(s->nslots, 1));
+	int			n = 0;
+
+	for (int L = 0; L < sh->nlevels; L++)
+	{
+		WindowLevel *lv = &sh->levels[L];
+		int64		cur = now / lv->len_us;
+
+		for (int i = lv->first_slot; i < lv->first_slot + lv->nslots; i++)
+		{
+			WindowSlot *w = &s->wslots[i];
+			int32		owner;
+			int32		epoch;
+			uint32		gen;
+
+			SPIN(s, &w->mutex);
+			owner = w->owner;
+			epoch = w->epoch;
+			gen = w->generation;
+			SpinLockRelease(&w->mutex);
+			if (owner < 0 || epoch < cur - lv->nwindows || epoch > cur)
+				continue;
+			if (!s->entries[owner].in_use || s->entries[owner].generation != gen)
+				continue;
+			refs[n].owner = owner;
+			refs[n].level = L;
+			refs[n].epoch = epoch;
+			refs[n].ws = i;
+			n++;
+		}
+	}
+	qsort(refs, n, sizeof(WinRef), winref_cmp);
+	*nrefs = n;
+	return refs;
+}
+
+void
+obs_counters_merge(ObsCounters *dst, const ObsCounters *src)
+{
+	counters_merge(dst, src);
+}
+
+void
+obs_store_windows(ObsStore *s, ObsWindowsFn fn, void *arg)
+{
+	StoreShared *sh = s->sh;
+	int			nb = obs_hist_nbuckets();
+	TimestampTz now = GetCurrentTimestamp();
+	WinRef	   *refs;
+	ObsWindow  *wins;
+	ObsBucketCount *pairs;
+	int			nref,
+				maxgroup = 0,
+				i,
+				j;
+
+	store_flush(s);
+	LOCK(s, &sh->lock, LW_SHARED);
+	refs = collect_windows(s, now, &nref);
+	for (i = 0; i < nref; i = j)
+	{
+		for (j = i; j < nref && refs[j].owner == refs[i].owner; j++)
+			;
+		maxgroup = Max(maxgroup, j - i);
+	}
+	wins = palloc(sizeof(ObsWindow) * Max(maxgroup, 1));
+	pairs = palloc(sizeof(ObsBucketCount) * (Size) nb * Max(maxgroup, 1));
+
+	for (i = 0; i < nref; i = j)
+	{
+		int32		owner = refs[i].owner;
+		int			nw = 0;
+
+		for (j = i; j < nref && refs[j].owner == owner; j++)
+		{
+			WindowSlot *w = &s->wslots[refs[j].ws];
+			WindowLevel *lv = &sh->levels[refs[j].level];
+			ObsWindow  *ow = &wins[nw];
+			ObsBucketCount *out = pairs + (Size) nw * nb;
+			bool		same;
+
+			SPIN(s, &w->mutex);
+			same = (w->owner == owner && w->epoch == refs[j].epoch);
+			if (same)
+			{
+				ow->c = w->c;
+				ow->npairs = obs_sketch_pairs(&w->sk, s->cells, out);
+			}
+			SpinLockRelease(&w->mutex);
+			if (!same || ow->c.calls == 0)
+				continue;
+			ow->level = refs[j].level;
+			ow->len_us = lv->len_us;
+			ow->start = (TimestampTz) refs[j].epoch * lv->len_us;
+			ow->pairs = out;
+			nw++;
+		}
+		if (nw > 0)
+			fn(ENTRY_KEY(s, owner), ENTRY_AUX(s, owner), wins, nw, arg);
+	}
+	LWLockRelease(&sh->lock);
+	pfree(refs);
+	pfree(wins);
+	pfree(pairs);
+}
+
 void
 obs_store_scan_keys(ObsStore *s, void (*fn) (const void *key, void *arg),
 					void *arg)

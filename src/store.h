@@ -50,6 +50,7 @@
 
 #include "datatype/timestamp.h"
 #include "core.h"
+#include "histogram.h"
 
 #define OBS_STORE_MAX_KEY		72	/* bytes */
 #define OBS_STORE_MAX_AUX		160 /* bytes */
@@ -213,12 +214,50 @@ extern void obs_store_scan_keys(ObsStore *store,
 								void (*fn) (const void *key, void *arg),
 								void *arg);
 
+/* one window of one entry (obs_store_windows) */
+typedef struct ObsWindow
+{
+	int			level;			/* 0 = finest */
+	TimestampTz start;
+	int64		len_us;
+	ObsCounters c;
+	int			npairs;			/* non-empty sketch buckets, ascending */
+	const ObsBucketCount *pairs;
+} ObsWindow;
+
+/* a window level as configured, and from when its windows are complete */
+typedef struct ObsLevelInfo
+{
+	int64		len_us;
+	int			nwindows;		/* kept (the current one comes on top) */
+	TimestampTz complete_from;	/* start, reset or reuse of its ring */
+} ObsLevelInfo;
+
+typedef void (*ObsWindowsFn) (const void *key, const void *aux,
+							  const ObsWindow *w, int nw, void *arg);
+
+/*
+ * Call fn once per entry that has windows, with every kept window of it
+ * at every level (ordered by level, then start), after a flush, under the
+ * store lock (shared): fn may palloc and raise, must not call the store.
+ */
+extern void obs_store_windows(ObsStore *store, ObsWindowsFn fn, void *arg);
+
+/* the levels (room for OBS_STORE_LEVELS); returns how many */
+extern int	obs_store_levels(ObsStore *store, ObsLevelInfo *out);
+
+/* the level since(since_us) is answered from (as obs_store_snapshot) */
+extern int	obs_store_level_for(ObsStore *store, int64 since_us);
+
 /* observa.info rows of this store in section 'section' */
 extern void obs_store_info(ObsStore *store, ObsInfoSink *sink,
 						   const char *section);
 
 /* window length of level 0 in microseconds (observa.window) */
 extern int64 obs_store_window_us(void);
+
+/* fold src into dst (counts, sums, min/max, Chan's merge of moments) */
+extern void obs_counters_merge(ObsCounters *dst, const ObsCounters *src);
 
 /* standard deviation of counters (population) */
 extern double obs_counters_stddev(const ObsCounters *c);

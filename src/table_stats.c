@@ -176,6 +176,24 @@ table_name_columns(const TableKey *key, Datum *values, bool *nulls)
 	values[4] = CStringGetTextDatum(table_operation_name(key));
 }
 
+/* for regressions.c */
+ObsStore *
+obs_table_stats_store(void)
+{
+	return table_store;
+}
+
+void
+obs_table_stats_key(const void *key, const void *aux, ObsRoomKey *out)
+{
+	const TableKey *k = key;
+
+	memset(out, 0, sizeof(*out));
+	out->dbid = k->dbid;
+	out->relid = k->relid;
+	out->operation = table_operation_name(k);
+}
+
 #define TABLE_STATS_COLS_1_0 17
 #define TABLE_STATS_COLS_1_1 18	/* since interval: + covered_since */
 

@@ -44,7 +44,8 @@ UPDATE rpt SET v = v + 1 WHERE id = 4;
 -- the pinned shape of performance_report()
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(observa.performance_report()) k),
     ARRAY['generated_at', 'info', 'notes', 'observa_version', 'parts', 'recommendations',
-          'slow_queries', 'slowest_tables', 'table_stats', 'tenants', 'time_range', 'top_statements'],
+          'regressions', 'slow_queries', 'slowest_tables', 'table_stats', 'tenants', 'time_range',
+          'top_statements'],
     'performance_report() has exactly its documented top-level keys');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(observa.performance_report() -> 'time_range') k),
     ARRAY['from', 'seconds', 'to'], 'time_range has from, to and seconds');

@@ -1,5 +1,5 @@
--- pgTAP: the SQL API of index hygiene, plan fingerprints and the HTML
--- report: functions, result columns, privileges (PUBLIC may call none of
+-- pgTAP: the SQL API of index hygiene, plan fingerprints, regressions and
+-- the HTML report: functions, result columns, privileges (PUBLIC may call none of
 -- them, pg_read_all_stats all of them).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -8,7 +8,7 @@ CREATE EXTENSION IF NOT EXISTS observa;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(9);
+SELECT plan(12);
 
 SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'observa.index_hygiene()'::regprocedure),
           ARRAY['schemaname', 'tablename', 'indexname', 'kind', 'kinds', 'covered_by', 'index_scans',
@@ -22,14 +22,28 @@ SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'observa.plan_fingerprint
           ARRAY['queryid', 'userid', 'fingerprint', 'first_seen', 'last_seen', 'samples', 'current'],
           'plan_fingerprints() has the documented columns, in order');
 SELECT is(pg_get_function_result('observa.report_html()'::regprocedure), 'text', 'report_html() returns text');
+SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'observa.regressions(interval, text, float8, bigint)'::regprocedure),
+          ARRAY['recent', 'baseline', 'min_ratio', 'min_calls', 'kind', 'queryid', 'datname', 'schemaname',
+                'relname', 'operation', 'query', 'regressed_on', 'recent_calls', 'baseline_calls',
+                'recent_p95_ms', 'baseline_p95_ms', 'recent_mean_ms', 'baseline_mean_ms', 'p95_ratio',
+                'mean_ratio', 'mean_z', 'started_at', 'slow_windows', 'window_length', 'plan_changed',
+                'fingerprint_before', 'fingerprint_now', 'slow_query_at', 'slow_query_ms', 'slow_query_plan',
+                'recent_since', 'baseline_since', 'baseline_until'],
+          'regressions() has the documented arguments and columns, in order');
+SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'observa.regressions(interval, interval, float8, bigint)'::regprocedure),
+          (SELECT proargnames FROM pg_proc WHERE oid = 'observa.regressions(interval, text, float8, bigint)'::regprocedure),
+          'the typed-interval form has the same columns');
+SELECT throws_ok($$SELECT * FROM observa.regressions(recent => interval '-5 min')$$, '22023',
+                 'recent must be a positive interval', 'a negative recent period is refused (22023)');
 
 -- every function of these parts
 CREATE TEMP TABLE beyond_funcs AS
   SELECT p.oid::regprocedure AS f FROM pg_proc p
    WHERE p.pronamespace = 'observa'::regnamespace
-     AND (p.proname IN ('index_hygiene', 'plan_fingerprints') OR p.proname LIKE 'report\_html%'
+     AND (p.proname IN ('index_hygiene', 'plan_fingerprints', 'regressions', 'window_latency',
+                        'metrics_regressions') OR p.proname LIKE 'report\_html%'
           OR p.proname LIKE 'html\_%');
-SELECT is((SELECT count(*)::int FROM beyond_funcs), 14, 'fourteen functions: hygiene, fingerprints, the page, six parts, five helpers');
+SELECT is((SELECT count(*)::int FROM beyond_funcs), 18, 'eighteen functions: hygiene, fingerprints, two regressions forms, window_latency, the gauge, the page, six parts, five helpers');
 SELECT is((SELECT array_agg(f::text ORDER BY f::text) FROM beyond_funcs WHERE has_function_privilege('public', f, 'EXECUTE')),
           NULL, 'PUBLIC may call none of them');
 SELECT is((SELECT count(*)::int FROM beyond_funcs WHERE NOT has_function_privilege('pg_read_all_stats', f, 'EXECUTE')),

@@ -30,6 +30,7 @@ my %layer_of = (
 	'query_text.o'      => 'room',
 	'slow_ring.o'       => 'room',
 	'slow_sql.o'        => 'room',
+	'regressions.o'     => 'room',
 	'rooms.o'     => 'table',
 	'hooks.o'     => 'hooks',
 	'observa.o'   => 'entry',

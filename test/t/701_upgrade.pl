@@ -63,6 +63,10 @@ my %args = (
 	'observa.prometheus(double precision[])' => q{'{0.1,1}'},
 	'observa.report_part(boolean,text)' => q{true, 'SELECT ''{}''::jsonb'},
 	'observa.report_line(text,integer)' => q{'select  1', 5},
+	'observa.regressions(interval,interval,double precision,bigint)' => q{'1 min', '1 hour', 1.5, 50},
+	'observa.regressions(interval,text,double precision,bigint)' => q{'1 min', '1 hour', 1.5, 50},
+	'observa.report_html_regressions(interval,text)' => q{'1 min', '1 hour'},
+	'observa.window_latency(interval,interval)' => q{'1 min', '1 hour'},
 );
 # the order of the calls: snapshot() before drop_snapshot(), the resets last
 my %rank = ('observa.snapshot(text)' => -1, 'observa.drop_snapshot(text)' => 1,
