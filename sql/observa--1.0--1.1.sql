@@ -1105,7 +1105,33 @@ CREATE FUNCTION @extschema@.table_stats(
     OUT p95_ms float8,
     OUT p99_ms float8,
     OUT stats_since timestamptz,
-    OUT covered_since timestamptz)
+    OUT covered_since timestamptz,
+    OUT io_calls bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
@@ -1139,7 +1165,38 @@ CREATE FUNCTION @extschema@.statement_stats(
     OUT p99_ms float8,
     OUT relations regclass[],
     OUT stats_since timestamptz,
-    OUT covered_since timestamptz)
+    OUT covered_since timestamptz,
+    OUT plans bigint,
+    OUT total_plan_time_ms float8,
+    OUT min_plan_time_ms float8,
+    OUT max_plan_time_ms float8,
+    OUT mean_plan_time_ms float8,
+    OUT stddev_plan_time_ms float8,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
@@ -1195,6 +1252,366 @@ REVOKE ALL ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer)
 GRANT EXECUTE ON FUNCTION @extschema@.sketch_quantiles(float8[], float8[], integer) TO PUBLIC;
 
 -- ==== end one store ====
+
+-- ==== I/O, WAL, JIT and planning counters (issue 17) ====
+
+-- table_stats() gains io_calls and the I/O columns, statement_stats() the
+-- planning and I/O columns (their interval forms above have them too):
+-- the views over them, and top_statements(), which returns the
+-- statement_stats row type, are dropped and created again.
+DROP FUNCTION @extschema@.top_statements(text, int);
+DROP VIEW @extschema@.statement_stats;
+DROP FUNCTION @extschema@.statement_stats();
+DROP VIEW @extschema@.table_stats;
+DROP FUNCTION @extschema@.table_stats();
+
+CREATE FUNCTION @extschema@.table_stats(
+    OUT datname text,
+    OUT schemaname text,
+    OUT relname text,
+    OUT relid oid,
+    OUT operation text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT stats_since timestamptz,
+    OUT io_calls bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE VIEW @extschema@.table_stats AS
+    SELECT * FROM @extschema@.table_stats();
+
+COMMENT ON VIEW @extschema@.table_stats IS
+'statistics per database, table and operation since reset, with latency percentiles';
+
+CREATE FUNCTION @extschema@.statement_stats(
+    OUT queryid bigint,
+    OUT toplevel bool,
+    OUT userid oid,
+    OUT username text,
+    OUT dbid oid,
+    OUT datname text,
+    OUT operation text,
+    OUT query text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT rows bigint,
+    OUT total_time_ms float8,
+    OUT min_time_ms float8,
+    OUT max_time_ms float8,
+    OUT mean_time_ms float8,
+    OUT stddev_time_ms float8,
+    OUT p50_ms float8,
+    OUT p95_ms float8,
+    OUT p99_ms float8,
+    OUT relations regclass[],
+    OUT stats_since timestamptz,
+    OUT plans bigint,
+    OUT total_plan_time_ms float8,
+    OUT min_plan_time_ms float8,
+    OUT max_plan_time_ms float8,
+    OUT mean_plan_time_ms float8,
+    OUT stddev_plan_time_ms float8,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE VIEW @extschema@.statement_stats AS
+    SELECT * FROM @extschema@.statement_stats();
+
+COMMENT ON VIEW @extschema@.statement_stats IS
+'statistics per normalized statement (pg_stat_statements queryid) since reset, with latency percentiles';
+
+CREATE FUNCTION @extschema@.top_statements(
+    by text DEFAULT 'total_time',
+    lim int DEFAULT 10)
+RETURNS SETOF @extschema@.statement_stats
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text;
+BEGIN
+    -- each ordering and the statement_stats column it sorts by
+    SELECT o.col INTO col
+      FROM (VALUES
+            ('total_time', 'total_time_ms'),
+            ('mean_time', 'mean_time_ms'),
+            ('p95', 'p95_ms'),
+            ('p99', 'p99_ms'),
+            ('calls', 'calls'),
+            ('errors', 'errors'),
+            ('rows', 'rows'),
+            ('plans', 'plans'),
+            ('total_plan_time', 'total_plan_time_ms'),
+            ('mean_plan_time', 'mean_plan_time_ms'),
+            ('shared_blks_hit', 'shared_blks_hit'),
+            ('shared_blks_read', 'shared_blks_read'),
+            ('shared_blks_dirtied', 'shared_blks_dirtied'),
+            ('shared_blks_written', 'shared_blks_written'),
+            ('local_blks_hit', 'local_blks_hit'),
+            ('local_blks_read', 'local_blks_read'),
+            ('local_blks_dirtied', 'local_blks_dirtied'),
+            ('local_blks_written', 'local_blks_written'),
+            ('temp_blks_read', 'temp_blks_read'),
+            ('temp_blks_written', 'temp_blks_written'),
+            ('blk_read_time', 'blk_read_time_ms'),
+            ('blk_write_time', 'blk_write_time_ms'),
+            ('temp_blk_read_time', 'temp_blk_read_time_ms'),
+            ('temp_blk_write_time', 'temp_blk_write_time_ms'),
+            ('wal_records', 'wal_records'),
+            ('wal_fpi', 'wal_fpi'),
+            ('wal_bytes', 'wal_bytes'),
+            ('jit_functions', 'jit_functions'),
+            ('jit_generation_time', 'jit_generation_time_ms'),
+            ('jit_inlining_count', 'jit_inlining_count'),
+            ('jit_inlining_time', 'jit_inlining_time_ms'),
+            ('jit_optimization_count', 'jit_optimization_count'),
+            ('jit_optimization_time', 'jit_optimization_time_ms'),
+            ('jit_emission_count', 'jit_emission_count'),
+            ('jit_emission_time', 'jit_emission_time_ms')) o(name, col)
+     WHERE o.name = top_statements.by;
+    IF col IS NULL THEN
+        RAISE EXCEPTION 'unknown ordering % for observa.top_statements',
+                        coalesce(quote_literal(top_statements.by), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Order by one of: total_time, mean_time, p95, p99, calls, errors, rows, plans, total_plan_time, mean_plan_time, shared_blks_hit, shared_blks_read, shared_blks_dirtied, shared_blks_written, local_blks_hit, local_blks_read, local_blks_dirtied, local_blks_written, temp_blks_read, temp_blks_written, blk_read_time, blk_write_time, temp_blk_read_time, temp_blk_write_time, wal_records, wal_fpi, wal_bytes, jit_functions, jit_generation_time, jit_inlining_count, jit_inlining_time, jit_optimization_count, jit_optimization_time, jit_emission_count, jit_emission_time.';
+    END IF;
+    IF top_statements.lim IS NULL OR top_statements.lim < 1 THEN
+        RAISE EXCEPTION 'lim must be a positive number of statements, not %',
+                        coalesce(top_statements.lim::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass how many statements to list, for example 10.';
+    END IF;
+    -- col is one of the names above, never the caller's text
+    RETURN QUERY EXECUTE format(
+        'SELECT s.* FROM @extschema@.statement_stats s
+          ORDER BY s.%I DESC NULLS LAST, s.queryid, s.userid, s.dbid, s.toplevel
+          LIMIT $1', col)
+        USING top_statements.lim;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.top_statements(text, int) IS
+'the statements with the highest total_time, mean_time, p95, p99, calls, errors, rows, planning, or any I/O, WAL or JIT counter of statement_stats';
+
+REVOKE ALL ON FUNCTION @extschema@.table_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.table_stats() TO PUBLIC;
+GRANT SELECT ON @extschema@.table_stats TO PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.statement_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.statement_stats() TO PUBLIC;
+GRANT SELECT ON @extschema@.statement_stats TO PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.top_statements(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.top_statements(text, int) TO PUBLIC;
+
+-- ==== pg_stat_statements-compatible view (docs/pg_stat_statements.md) ====
+
+-- pg_stat_statements 1.10's columns (PostgreSQL 15), filled from
+-- statement_stats.  queryid and query follow pg_stat_statements' rule:
+-- visible to pg_read_all_stats and in the role's own rows.
+CREATE FUNCTION @extschema@.pg_stat_statements(
+    showtext boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel bool,
+    OUT queryid bigint,
+    OUT query text,
+    OUT plans int8,
+    OUT total_plan_time float8,
+    OUT min_plan_time float8,
+    OUT max_plan_time float8,
+    OUT mean_plan_time float8,
+    OUT stddev_plan_time float8,
+    OUT calls int8,
+    OUT total_exec_time float8,
+    OUT min_exec_time float8,
+    OUT max_exec_time float8,
+    OUT mean_exec_time float8,
+    OUT stddev_exec_time float8,
+    OUT rows int8,
+    OUT shared_blks_hit int8,
+    OUT shared_blks_read int8,
+    OUT shared_blks_dirtied int8,
+    OUT shared_blks_written int8,
+    OUT local_blks_hit int8,
+    OUT local_blks_read int8,
+    OUT local_blks_dirtied int8,
+    OUT local_blks_written int8,
+    OUT temp_blks_read int8,
+    OUT temp_blks_written int8,
+    OUT blk_read_time float8,
+    OUT blk_write_time float8,
+    OUT temp_blk_read_time float8,
+    OUT temp_blk_write_time float8,
+    OUT wal_records int8,
+    OUT wal_fpi int8,
+    OUT wal_bytes numeric,
+    OUT jit_functions int8,
+    OUT jit_generation_time float8,
+    OUT jit_inlining_count int8,
+    OUT jit_inlining_time float8,
+    OUT jit_optimization_count int8,
+    OUT jit_optimization_time float8,
+    OUT jit_emission_count int8,
+    OUT jit_emission_time float8)
+RETURNS SETOF record
+LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.userid,
+           s.dbid,
+           s.toplevel,
+           CASE WHEN v.visible THEN s.queryid END,
+           CASE WHEN NOT showtext THEN NULL WHEN v.visible THEN s.query ELSE '<insufficient privilege>' END,
+           s.plans,
+           s.total_plan_time_ms,
+           coalesce(s.min_plan_time_ms, 0),
+           coalesce(s.max_plan_time_ms, 0),
+           coalesce(s.mean_plan_time_ms, 0),
+           coalesce(s.stddev_plan_time_ms, 0),
+           s.calls,
+           s.total_time_ms,
+           s.min_time_ms,
+           s.max_time_ms,
+           s.mean_time_ms,
+           s.stddev_time_ms,
+           s.rows,
+           s.shared_blks_hit,
+           s.shared_blks_read,
+           s.shared_blks_dirtied,
+           s.shared_blks_written,
+           s.local_blks_hit,
+           s.local_blks_read,
+           s.local_blks_dirtied,
+           s.local_blks_written,
+           s.temp_blks_read,
+           s.temp_blks_written,
+           s.blk_read_time_ms,
+           s.blk_write_time_ms,
+           s.temp_blk_read_time_ms,
+           s.temp_blk_write_time_ms,
+           s.wal_records,
+           s.wal_fpi,
+           s.wal_bytes,
+           s.jit_functions,
+           s.jit_generation_time_ms,
+           s.jit_inlining_count,
+           s.jit_inlining_time_ms,
+           s.jit_optimization_count,
+           s.jit_optimization_time_ms,
+           s.jit_emission_count,
+           s.jit_emission_time_ms
+      FROM @extschema@.statement_stats() s
+     CROSS JOIN LATERAL (
+         SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')
+                OR s.userid = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+                AS visible) v
+$$;
+
+COMMENT ON FUNCTION @extschema@.pg_stat_statements(boolean) IS
+'observa''s statement statistics in pg_stat_statements'' columns (PostgreSQL 15); showtext = false leaves query NULL';
+
+CREATE VIEW @extschema@.pg_stat_statements AS
+    SELECT * FROM @extschema@.pg_stat_statements(true);
+
+COMMENT ON VIEW @extschema@.pg_stat_statements IS
+'observa''s statement statistics in pg_stat_statements'' columns (PostgreSQL 15), for tools that read pg_stat_statements';
+
+CREATE FUNCTION @extschema@.pg_stat_statements_info(
+    OUT dealloc bigint,
+    OUT stats_reset timestamptz)
+RETURNS record
+LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT max(i.value) FILTER (WHERE i.name = 'evictions')::bigint,
+           max(i.value) FILTER (WHERE i.name = 'stats_reset')::timestamptz
+      FROM @extschema@.info() i
+     WHERE i.section = 'statement_stats'
+$$;
+
+COMMENT ON FUNCTION @extschema@.pg_stat_statements_info() IS
+'pg_stat_statements_info''s columns: statement entries evicted (dealloc) and the last reset of statement statistics';
+
+CREATE VIEW @extschema@.pg_stat_statements_info AS
+    SELECT * FROM @extschema@.pg_stat_statements_info();
+
+COMMENT ON VIEW @extschema@.pg_stat_statements_info IS
+'pg_stat_statements_info''s columns: statement entries evicted (dealloc) and the last reset of statement statistics';
+
+-- EXECUTE and SELECT for PUBLIC, as pg_stat_statements grants them, at
+-- the end of the script (after the blanket REVOKE).
+
+-- ==== end pg_stat_statements-compatible view ====
+
+REVOKE ALL ON FUNCTION @extschema@.pg_stat_statements(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pg_stat_statements(boolean) TO PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.pg_stat_statements_info() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pg_stat_statements_info() TO PUBLIC;
+GRANT SELECT ON @extschema@.pg_stat_statements TO PUBLIC;
+GRANT SELECT ON @extschema@.pg_stat_statements_info TO PUBLIC;
+
+-- ==== end I/O counters ====
 
 -- ==== regressions ====
 
@@ -1951,3 +2368,524 @@ COMMENT ON FUNCTION @extschema@.performance_report() IS
 'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, last slow queries, index recommendations, regressions';
 
 -- ==== end reports with regressions ====
+
+-- ==== reports: I/O leaders, per-statement Prometheus counters (issue 17) ====
+
+-- After the regressions' reports above: prometheus(), performance_report()
+-- and report() as 1.1 has them, with both the regressions and the I/O
+-- leaders.
+-- The statements that read the most shared blocks, wrote the most temp
+-- blocks and wrote the most WAL: for performance_report()'s "io_leaders"
+-- (docs/reports.md), lim statements each, those with a zero count left out.
+CREATE FUNCTION @extschema@.io_leaders(lim integer)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_object_agg(b.by, b.leaders)
+      FROM (VALUES ('shared_blks_read'), ('temp_blks_written'), ('wal_bytes')) AS k(by)
+     CROSS JOIN LATERAL (
+         SELECT k.by, coalesce(jsonb_agg(jsonb_build_object(
+                    'queryid', s.queryid, 'datname', s.datname, 'username', s.username,
+                    'calls', s.calls, 'total_ms', round(s.total_time_ms::numeric, 3),
+                    'shared_blks_hit', s.shared_blks_hit, 'shared_blks_read', s.shared_blks_read,
+                    'shared_blks_dirtied', s.shared_blks_dirtied,
+                    'shared_blks_written', s.shared_blks_written,
+                    'temp_blks_read', s.temp_blks_read, 'temp_blks_written', s.temp_blks_written,
+                    'blk_read_time_ms', round(s.blk_read_time_ms::numeric, 3),
+                    'blk_write_time_ms', round(s.blk_write_time_ms::numeric, 3),
+                    'wal_records', s.wal_records, 'wal_fpi', s.wal_fpi, 'wal_bytes', s.wal_bytes,
+                    'query', s.query) ORDER BY s.ordinality), '[]') AS leaders
+           FROM @extschema@.top_statements(k.by, greatest(lim, 1)) WITH ORDINALITY s
+          WHERE CASE k.by WHEN 'shared_blks_read' THEN s.shared_blks_read > 0
+                          WHEN 'temp_blks_written' THEN s.temp_blks_written > 0
+                          ELSE s.wal_bytes > 0 END) b
+$$;
+
+COMMENT ON FUNCTION @extschema@.io_leaders(integer) IS
+'the statements with the most shared blocks read, temp blocks written and WAL bytes (performance_report()''s io_leaders)';
+
+-- observa.metrics_statements(lim): the per-statement totals of
+-- statement_stats as Prometheus counters, for the lim statements with the
+-- highest total time (docs/prometheus.md); one row per statement.
+CREATE FUNCTION @extschema@.metrics_statements(lim integer DEFAULT 100)
+RETURNS TABLE (
+    datname text,
+    username text,
+    queryid text,
+    toplevel text,
+    calls_total double precision,
+    exec_seconds_total double precision,
+    rows_total double precision,
+    plans_total double precision,
+    plan_seconds_total double precision,
+    shared_blks_hit_total double precision,
+    shared_blks_read_total double precision,
+    shared_blks_dirtied_total double precision,
+    shared_blks_written_total double precision,
+    temp_blks_read_total double precision,
+    temp_blks_written_total double precision,
+    blk_read_seconds_total double precision,
+    blk_write_seconds_total double precision,
+    wal_records_total double precision,
+    wal_fpi_total double precision,
+    wal_bytes_total double precision)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.datname::text, s.username::text, s.queryid::text, s.toplevel::text,
+           (s.calls)::float8,
+           (s.total_time_ms / 1000)::float8,
+           (s.rows)::float8,
+           (s.plans)::float8,
+           (s.total_plan_time_ms / 1000)::float8,
+           (s.shared_blks_hit)::float8,
+           (s.shared_blks_read)::float8,
+           (s.shared_blks_dirtied)::float8,
+           (s.shared_blks_written)::float8,
+           (s.temp_blks_read)::float8,
+           (s.temp_blks_written)::float8,
+           (s.blk_read_time_ms / 1000)::float8,
+           (s.blk_write_time_ms / 1000)::float8,
+           (s.wal_records)::float8,
+           (s.wal_fpi)::float8,
+           (s.wal_bytes)::float8
+      FROM @extschema@.top_statements('total_time', lim) s
+$$;
+
+COMMENT ON FUNCTION @extschema@.metrics_statements(integer) IS
+'per-statement totals of statement_stats (calls, time, buffers, temp, I/O time, WAL) as Prometheus counters, for the lim statements with the highest total time';
+
+-- The same counters in Prometheus' text format, for observa.prometheus().
+CREATE FUNCTION @extschema@.prometheus_statements(lim integer)
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH m AS (
+        SELECT s.datname, s.username, s.queryid, s.toplevel, c.col, c.value, s.ordinality AS ord
+          FROM @extschema@.metrics_statements(lim) WITH ORDINALITY AS s
+         CROSS JOIN LATERAL (
+             SELECT j.key AS col, j.value::text::float8 AS value, j.n
+               FROM jsonb_each(to_jsonb(s) - 'datname' - 'username' - 'queryid' - 'toplevel' - 'ordinality')
+                    WITH ORDINALITY AS j(key, value, n)
+              WHERE j.value <> 'null'::jsonb) c
+    ), f AS (
+        SELECT m.*, 'observa_statement_' || m.col AS metric,
+               row_number() OVER (PARTITION BY m.col ORDER BY m.ord) = 1 AS first_of_family
+          FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN f.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s counter\n', f.metric,
+                                CASE f.col
+                                    WHEN 'calls_total' THEN 'Calls of the statement (pg_stat_statements calls).'
+                                    WHEN 'exec_seconds_total' THEN 'Execution time of the statement, in seconds.'
+                                    WHEN 'rows_total' THEN 'Rows the statement returned or changed.'
+                                    WHEN 'plans_total' THEN 'Timed plannings of the statement (observa.track_planning).'
+                                    WHEN 'plan_seconds_total' THEN 'Planning time of the statement, in seconds (observa.track_planning).'
+                                    WHEN 'shared_blks_hit_total' THEN 'Shared buffer hits of the statement.'
+                                    WHEN 'shared_blks_read_total' THEN 'Shared blocks the statement read (not found in shared buffers).'
+                                    WHEN 'shared_blks_dirtied_total' THEN 'Shared blocks the statement dirtied.'
+                                    WHEN 'shared_blks_written_total' THEN 'Shared blocks the statement wrote.'
+                                    WHEN 'temp_blks_read_total' THEN 'Temp blocks the statement read.'
+                                    WHEN 'temp_blks_written_total' THEN 'Temp blocks the statement wrote.'
+                                    WHEN 'blk_read_seconds_total' THEN 'Time the statement spent reading data blocks, in seconds (track_io_timing).'
+                                    WHEN 'blk_write_seconds_total' THEN 'Time the statement spent writing data blocks, in seconds (track_io_timing).'
+                                    WHEN 'wal_records_total' THEN 'WAL records the statement generated.'
+                                    WHEN 'wal_fpi_total' THEN 'WAL full page images the statement generated.'
+                                    WHEN 'wal_bytes_total' THEN 'WAL bytes the statement generated.'
+                                END, f.metric)
+                    ELSE '' END
+               || format('%s{datname="%s",user="%s",queryid="%s",toplevel="%s"} %s', f.metric,
+                         @extschema@.prom_label(f.datname), @extschema@.prom_label(f.username),
+                         @extschema@.prom_label(f.queryid), @extschema@.prom_label(f.toplevel),
+                         f.value::text),
+               E'\n' ORDER BY f.col, f.ord) || E'\n', '')
+      FROM f
+$$;
+
+COMMENT ON FUNCTION @extschema@.prometheus_statements(integer) IS
+'observa.metrics_statements(lim) in Prometheus text exposition format';
+
+-- observa.prometheus(bounds): observa.metrics in Prometheus' text
+-- exposition format (HELP and TYPE lines included), for a textfile
+-- collector or any scraper that reads a file or a query result.
+CREATE OR REPLACE FUNCTION @extschema@.prometheus(
+    bounds_seconds double precision[]
+        DEFAULT '{0.001,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10}')
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- metrics() returns each family's samples together; HELP and TYPE go
+    -- before the first sample of a family
+    WITH m AS (
+        SELECT m.*, CASE WHEN m.type = 'histogram'
+                         THEN regexp_replace(m.metric, '_(bucket|sum|count)$', '')
+                         ELSE m.metric END AS family
+          FROM @extschema@.metrics(bounds_seconds) WITH ORDINALITY
+               AS m(metric, type, datname, operation, schemaname, "table", le, value, n)
+    ), f AS (
+        SELECT m.*, m.n = min(m.n) OVER (PARTITION BY m.family) AS first_of_family FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN m.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s %s\n', m.family,
+                                CASE m.family
+                                    WHEN 'observa_query_duration_seconds'
+                                        THEN 'Statement duration per database, operation and table, in seconds.'
+                                    WHEN 'observa_query_errors_total'
+                                        THEN 'Statements that ended with an error, per database, operation and table.'
+                                    WHEN 'observa_slow_queries_total'
+                                        THEN 'Slow statements captured by the slow-query ring since its last reset.'
+                                    WHEN 'observa_slow_queries_dropped_total'
+                                        THEN 'Captured slow statements no longer in the ring (overwritten by newer ones).'
+                                    WHEN 'observa_regressions'
+                                        THEN 'Statements and (operation, table) pairs slower in the last 15 minutes than in the day before (observa.regressions()).'
+                                    ELSE m.family END,
+                                m.family, m.type)
+                    ELSE '' END
+               || m.metric
+               || CASE WHEN m.operation IS NULL THEN ''
+                       WHEN m.family = 'observa_regressions'
+                       THEN format('{datname="%s",kind="%s"}', @extschema@.prom_label(m.datname),
+                                   @extschema@.prom_label(m.operation))
+                       ELSE format('{datname="%s",operation="%s",schema="%s",table="%s"%s}',
+                                   @extschema@.prom_label(m.datname), @extschema@.prom_label(m.operation),
+                                   @extschema@.prom_label(m.schemaname), @extschema@.prom_label(m."table"),
+                                   CASE WHEN m.le IS NOT NULL THEN format(',le="%s"', m.le) ELSE '' END) END
+               || ' ' || m.value::text,
+               E'\n' ORDER BY m.n) || E'\n', '')
+           || CASE WHEN to_regclass('@extschema@.statement_stats') IS NOT NULL
+                   THEN @extschema@.prometheus_statements(100) ELSE '' END
+      FROM f AS m
+$$;
+
+COMMENT ON FUNCTION @extschema@.prometheus(double precision[]) IS
+'observa.metrics and the per-statement counters of the 100 statements with the highest total time, in Prometheus text exposition format';
+
+-- observa.performance_report(): one jsonb document, shape documented in
+-- docs/reports.md and pinned by test/pgtap/50_report.sql.
+CREATE OR REPLACE FUNCTION @extschema@.performance_report()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ver text := @extschema@.version();
+    has_tables boolean := to_regclass('@extschema@.table_stats') IS NOT NULL;
+    has_statements boolean := to_regclass('@extschema@.statement_stats') IS NOT NULL;
+    has_slow boolean := to_regclass('@extschema@.slow_queries') IS NOT NULL;
+    has_advisor boolean := to_regprocedure('@extschema@.recommend_indexes()') IS NOT NULL;
+    has_tenants boolean := to_regclass('@extschema@.tenant_stats') IS NOT NULL;
+    now_ts timestamptz := clock_timestamp();
+    since timestamptz;
+    tables jsonb;
+    recommendations jsonb;
+    regressions jsonb;
+    notes jsonb := '[]';
+    table_row text := $q$jsonb_build_object(
+        'datname', t.datname, 'schema', t.schemaname, 'table', t.relname,
+        'relid', t.relid, 'operation', t.operation, 'calls', t.calls, 'errors', t.errors,
+        'error_rate', CASE WHEN t.calls > 0 THEN round(t.errors::numeric / t.calls, 4) END,
+        'rows', t.rows, 'total_ms', round(t.total_time_ms::numeric, 3),
+        'avg_ms', round(t.mean_time_ms::numeric, 3), 'min_ms', round(t.min_time_ms::numeric, 3),
+        'max_ms', round(t.max_time_ms::numeric, 3), 'p50_ms', round(t.p50_ms::numeric, 3),
+        'p95_ms', round(t.p95_ms::numeric, 3), 'p99_ms', round(t.p99_ms::numeric, 3))$q$;
+BEGIN
+    IF has_tables THEN
+        EXECUTE 'SELECT min(stats_since) FROM @extschema@.table_stats' INTO since;
+    END IF;
+    IF has_statements THEN
+        since := least(since, (SELECT min(s.stats_since) FROM @extschema@.current_statement_stats() s));
+    END IF;
+
+    -- the advisor may fail (for example without HypoPG): report the rest
+    IF has_advisor THEN
+        BEGIN
+            SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') INTO recommendations
+              FROM @extschema@.recommend_indexes() r;
+        EXCEPTION WHEN OTHERS THEN
+            notes := notes || to_jsonb(format('recommendations unavailable: %s', SQLERRM));
+        END;
+    END IF;
+    -- regressions over the default periods (docs/regressions.md)
+    BEGIN
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'kind', r.kind, 'queryid', r.queryid, 'datname', r.datname, 'schema', r.schemaname,
+                   'table', r.relname, 'operation', r.operation, 'query', r.query,
+                   'regressed_on', r.regressed_on,
+                   'recent_calls', r.recent_calls, 'baseline_calls', r.baseline_calls,
+                   'recent_p95_ms', round(r.recent_p95_ms::numeric, 3),
+                   'baseline_p95_ms', round(r.baseline_p95_ms::numeric, 3),
+                   'recent_mean_ms', round(r.recent_mean_ms::numeric, 3),
+                   'baseline_mean_ms', round(r.baseline_mean_ms::numeric, 3),
+                   'started_at', r.started_at, 'plan_changed', r.plan_changed,
+                   'fingerprint_before', r.fingerprint_before, 'fingerprint_now', r.fingerprint_now,
+                   'slow_query_at', r.slow_query_at, 'slow_query_plan', r.slow_query_plan)
+                   ORDER BY r.ordinality), '[]')
+          INTO regressions
+          FROM @extschema@.regressions() WITH ORDINALITY r;
+    EXCEPTION WHEN OTHERS THEN
+        notes := notes || to_jsonb(format('regressions unavailable: %s', SQLERRM));
+    END;
+
+    RETURN jsonb_build_object(
+        'observa_version', ver,
+        'generated_at', now_ts,
+        'time_range', jsonb_build_object(
+            'from', since, 'to', now_ts,
+            'seconds', round(extract(epoch FROM now_ts - since)::numeric, 3)),
+        'parts', jsonb_build_object(
+            'table_stats', has_tables, 'statement_stats', has_statements,
+            'slow_queries', has_slow, 'recommendations', has_advisor,
+            'tenants', has_tenants),
+        'table_stats', @extschema@.report_part(has_tables, format(
+            'SELECT coalesce(jsonb_agg(%s ORDER BY t.total_time_ms DESC, t.datname, t.schemaname,
+                                         t.relname, t.operation), ''[]'')
+               FROM (SELECT * FROM @extschema@.table_stats
+                      ORDER BY total_time_ms DESC NULLS LAST LIMIT 100) t', table_row)),
+        'slowest_tables', @extschema@.report_part(has_tables, format(
+            'SELECT coalesce(jsonb_agg(%s ORDER BY t.p95_ms DESC, t.datname, t.schemaname,
+                                         t.relname, t.operation), ''[]'')
+               FROM (SELECT * FROM @extschema@.table_stats
+                      ORDER BY p95_ms DESC NULLS LAST LIMIT 10) t', table_row)),
+        'top_statements', @extschema@.report_part(has_statements,
+            $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'queryid', s.queryid, 'datname', s.datname, 'username', s.username,
+                    'operation', s.operation, 'calls', s.calls, 'errors', s.errors,
+                    'rows', s.rows, 'total_ms', round(s.total_time_ms::numeric, 3),
+                    'avg_ms', round(s.mean_time_ms::numeric, 3),
+                    'p50_ms', round(s.p50_ms::numeric, 3), 'p95_ms', round(s.p95_ms::numeric, 3),
+                    'p99_ms', round(s.p99_ms::numeric, 3), 'relations', to_jsonb(s.relations),
+                    'query', s.query) ORDER BY s.total_time_ms DESC, s.queryid), '[]')
+               FROM (SELECT * FROM @extschema@.statement_stats
+                      ORDER BY total_time_ms DESC NULLS LAST, queryid LIMIT 10) s$q$),
+        'io_leaders', @extschema@.report_part(has_statements
+                                              AND to_regprocedure('@extschema@.io_leaders(integer)') IS NOT NULL,
+            'SELECT @extschema@.io_leaders(5)'),
+        'slow_queries', @extschema@.report_part(has_slow, format(
+            $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'ts', q.ts, 'duration_ms', round(q.duration_ms::numeric, 3),
+                    'datname', q.datname, 'username', q.username,
+                    'application_name', q.application_name, 'client_addr', q.client_addr,
+                    'pid', q.pid, 'queryid', q.queryid, 'operation', q.operation,
+                    'relations', to_jsonb(q.relations), 'rows', q.rows, 'query', q.query,
+                    'params', q.params, 'error', q.error) ORDER BY q.ts DESC), '[]')
+               FROM (SELECT * FROM %s) q$q$,
+            -- the ring's own function copies only the newest entries
+            CASE WHEN to_regprocedure('@extschema@.slow_queries(integer)') IS NOT NULL
+                 THEN '@extschema@.slow_queries(10)'
+                 ELSE '@extschema@.slow_queries ORDER BY ts DESC LIMIT 10' END)),
+        'recommendations', recommendations,
+        'regressions', regressions,
+        'tenants', @extschema@.report_part(has_tenants,
+            $q$SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.total_time_ms DESC), '[]')
+                 FROM (SELECT * FROM @extschema@.tenant_stats
+                        ORDER BY total_time_ms DESC NULLS LAST LIMIT 10) x$q$),
+        'info', (SELECT jsonb_object_agg(i.section, i.kv)
+                   FROM (SELECT section, jsonb_object_agg(name, value) AS kv
+                           FROM @extschema@.info() GROUP BY section) i),
+        'notes', notes);
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.performance_report() IS
+'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, I/O leaders, last slow queries, index recommendations, regressions';
+
+-- observa.report(): performance_report() as readable text, one line per
+-- row (the demo prints it).
+CREATE OR REPLACE FUNCTION @extschema@.report()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rep jsonb := @extschema@.performance_report();
+    e jsonb;
+    n integer;
+    hdr text := format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
+                       'operation', 'table', 'calls', 'err%', 'avg ms', 'p50 ms',
+                       'p95 ms', 'p99 ms', 'max ms');
+    ms text := 'FM999999990.000';
+BEGIN
+    RETURN NEXT format('observa %s report, %s', rep ->> 'observa_version',
+                       to_char((rep ->> 'generated_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ'));
+    RETURN NEXT format('statistics since %s (%s s)',
+                       coalesce(to_char((rep #>> '{time_range,from}')::timestamptz,
+                                        'YYYY-MM-DD HH24:MI:SS TZ'), '-'),
+                       coalesce(round((rep #>> '{time_range,seconds}')::numeric)::text, '-'));
+
+    FOREACH n IN ARRAY ARRAY[1, 2] LOOP
+        RETURN NEXT '';
+        IF n = 1 THEN
+            RETURN NEXT 'Per operation and table, by total time';
+            e := nullif(rep -> 'table_stats', 'null');
+        ELSE
+            RETURN NEXT 'Slowest operations on tables, by p95';
+            e := nullif(rep -> 'slowest_tables', 'null');
+        END IF;
+        IF e IS NULL THEN
+            RETURN NEXT '  (table statistics are not available in this build)';
+            CONTINUE;
+        ELSIF jsonb_array_length(e) = 0 THEN
+            RETURN NEXT '  (no statements recorded yet)';
+            CONTINUE;
+        END IF;
+        RETURN NEXT hdr;
+        RETURN QUERY
+            SELECT format('  %-9s %-28s %9s %6s %9s %9s %9s %9s %9s',
+                          x ->> 'operation',
+                          @extschema@.report_line(CASE WHEN x ->> 'table' IS NULL
+                                                       THEN format('%s oid %s', x ->> 'datname', x ->> 'relid')
+                                                       ELSE concat_ws('.', x ->> 'schema', x ->> 'table') END, 28),
+                          x ->> 'calls',
+                          to_char(coalesce((x ->> 'error_rate')::numeric, 0) * 100, 'FM990.0'),
+                          to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p50_ms')::numeric, ms),
+                          to_char((x ->> 'p95_ms')::numeric, ms), to_char((x ->> 'p99_ms')::numeric, ms),
+                          to_char((x ->> 'max_ms')::numeric, ms))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o)
+             WHERE n = 2 OR o <= 15
+             ORDER BY o;
+    END LOOP;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Top statements, by total time';
+    e := nullif(rep -> 'top_statements', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (statement statistics are not available in this build)';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (no statements recorded yet)';
+    ELSE
+        RETURN NEXT format('  %9s %11s %9s %9s  %s', 'calls', 'total ms', 'avg ms', 'p95 ms', 'query');
+        RETURN QUERY
+            SELECT format('  %9s %11s %9s %9s  %s', x ->> 'calls',
+                          to_char((x ->> 'total_ms')::numeric, 'FM99999999990.0'),
+                          to_char((x ->> 'avg_ms')::numeric, ms), to_char((x ->> 'p95_ms')::numeric, ms),
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 70))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'I/O leaders: most shared blocks read, temp blocks written, WAL bytes';
+    e := nullif(rep -> 'io_leaders', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (statement statistics are not available in this build)';
+    ELSE
+        RETURN NEXT format('  %-18s %9s %12s %12s %14s  %s', 'by', 'calls', 'shared read',
+                           'temp written', 'WAL bytes', 'query');
+        RETURN QUERY
+            SELECT format('  %-18s %9s %12s %12s %14s  %s', k.by, x ->> 'calls',
+                          x ->> 'shared_blks_read', x ->> 'temp_blks_written', x ->> 'wal_bytes',
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 60))
+              FROM unnest(ARRAY['shared_blks_read', 'temp_blks_written', 'wal_bytes']) WITH ORDINALITY AS k(by, ko)
+             CROSS JOIN LATERAL jsonb_array_elements(e -> k.by) WITH ORDINALITY AS a(x, o)
+             ORDER BY k.ko, a.o;
+        IF NOT EXISTS (SELECT 1 FROM jsonb_each(e) j WHERE jsonb_array_length(j.value) > 0) THEN
+            RETURN NEXT '  (no statement read, spilled or wrote WAL yet)';
+        END IF;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Last slow queries';
+    e := nullif(rep -> 'slow_queries', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (the slow-query ring is not available in this build)';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none captured)';
+    ELSE
+        RETURN QUERY
+            SELECT format('  %s %10s ms  %-10s %s',
+                          to_char((x ->> 'ts')::timestamptz, 'HH24:MI:SS.MS'),
+                          to_char((x ->> 'duration_ms')::numeric, 'FM999999990.0'),
+                          @extschema@.report_line(x ->> 'username', 10),
+                          @extschema@.report_line(concat_ws(' ', x ->> 'query',
+                              CASE WHEN x ->> 'error' IS NOT NULL THEN '[error ' || (x ->> 'error') || ']' END), 80))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Regressions (last 15 minutes against the day before)';
+    e := nullif(rep -> 'regressions', 'null');
+    IF e IS NULL THEN
+        RETURN QUERY SELECT '  ' || (x #>> '{}') FROM jsonb_array_elements(rep -> 'notes') x
+                      WHERE x #>> '{}' LIKE 'regressions%';
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none)';
+    ELSE
+        RETURN NEXT format('  %-9s %-12s %9s %9s %9s %9s  %-8s %-5s %s', 'kind', 'slower on', 'p95 was', 'p95 now',
+                           'mean was', 'mean now', 'since', 'plan', 'statement or table');
+        RETURN QUERY
+            SELECT format('  %-9s %-12s %9s %9s %9s %9s  %-8s %-5s %s', x ->> 'kind', x ->> 'regressed_on',
+                          to_char((x ->> 'baseline_p95_ms')::numeric, ms), to_char((x ->> 'recent_p95_ms')::numeric, ms),
+                          to_char((x ->> 'baseline_mean_ms')::numeric, ms), to_char((x ->> 'recent_mean_ms')::numeric, ms),
+                          coalesce(to_char((x ->> 'started_at')::timestamptz, 'HH24:MI:SS'), '-'),
+                          CASE (x ->> 'plan_changed')::boolean WHEN true THEN 'new' WHEN false THEN 'same' ELSE '?' END,
+                          @extschema@.report_line(CASE WHEN x ->> 'kind' = 'statement'
+                                                       THEN coalesce(x ->> 'query', 'queryid ' || (x ->> 'queryid'))
+                                                       ELSE concat_ws(' ', x ->> 'operation',
+                                                                      concat_ws('.', x ->> 'schema', x ->> 'table')) END, 60))
+              FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Index recommendations';
+    e := nullif(rep -> 'recommendations', 'null');
+    IF NOT (rep #>> '{parts,recommendations}')::boolean THEN
+        RETURN NEXT '  (the index advisor is not available in this build)';
+    ELSIF e IS NULL THEN
+        RETURN QUERY SELECT '  ' || (x #>> '{}') FROM jsonb_array_elements(rep -> 'notes') x;
+    ELSIF jsonb_array_length(e) = 0 THEN
+        RETURN NEXT '  (none: no index would help the captured statements)';
+    ELSE
+        RETURN QUERY
+            SELECT format('  %s%s', coalesce(x ->> 'index_def', x::text),
+                          CASE WHEN x ->> 'est_improvement_pct' IS NOT NULL
+                               THEN format('  -- est. %s%% cheaper',
+                                           round((x ->> 'est_improvement_pct')::numeric)) ELSE '' END)
+                   || CASE WHEN x ->> 'reason' IS NOT NULL
+                           THEN E'\n      ' || @extschema@.report_line(x ->> 'reason', 100) ELSE '' END
+              FROM jsonb_array_elements(e) x;
+    END IF;
+
+    IF (rep #>> '{parts,tenants}')::boolean THEN
+        RETURN NEXT '';
+        RETURN NEXT 'Busiest tenants, by total time';
+        e := nullif(rep -> 'tenants', 'null');
+        IF e IS NULL OR jsonb_array_length(e) = 0 THEN
+            RETURN NEXT '  (none recorded)';
+        ELSE
+            RETURN NEXT format('  %-12s %-24s %9s %11s %9s', 'database', 'tenant', 'calls', 'total ms', 'p95 ms');
+            RETURN QUERY
+                SELECT format('  %-12s %-24s %9s %11s %9s',
+                              @extschema@.report_line(x ->> 'datname', 12),
+                              @extschema@.report_line(CASE WHEN (x ->> 'is_other')::boolean THEN '(other tenants)'
+                                                           ELSE coalesce(x ->> 'tenant', '(no tenant)') END, 24),
+                              x ->> 'calls',
+                              to_char((x ->> 'total_time_ms')::numeric, 'FM99999999990.0'),
+                              to_char((x ->> 'p95_ms')::numeric, ms))
+                  FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+        END IF;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'Capacity (SELECT * FROM observa.info for everything)';
+    RETURN QUERY
+        SELECT format('  %-16s %-28s %s', i.section, i.name, i.value)
+          FROM @extschema@.info() i
+         WHERE i.name ~ '(^|_)(entries|capacity|evictions|dropped|captured|tenants|shared_memory_bytes)$';
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.report() IS
+'observa.performance_report() as readable text, one line per row';
+
+REVOKE ALL ON FUNCTION @extschema@.io_leaders(integer), @extschema@.metrics_statements(integer),
+    @extschema@.prometheus_statements(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.io_leaders(integer), @extschema@.metrics_statements(integer),
+    @extschema@.prometheus_statements(integer) TO pg_read_all_stats;
+
+-- ==== end reports: I/O leaders ====

@@ -74,9 +74,35 @@ CREATE FUNCTION @extschema@.table_stats(
     OUT p50_ms float8,
     OUT p95_ms float8,
     OUT p99_ms float8,
-    OUT stats_since timestamptz)
+    OUT stats_since timestamptz,
+    OUT io_calls bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_table_stats_1_0'
+AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.table_stats(
@@ -98,7 +124,33 @@ CREATE FUNCTION @extschema@.table_stats(
     OUT p95_ms float8,
     OUT p99_ms float8,
     OUT stats_since timestamptz,
-    OUT covered_since timestamptz)
+    OUT covered_since timestamptz,
+    OUT io_calls bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'observa_table_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
@@ -193,9 +245,40 @@ CREATE FUNCTION @extschema@.statement_stats(
     OUT p95_ms float8,
     OUT p99_ms float8,
     OUT relations regclass[],
-    OUT stats_since timestamptz)
+    OUT stats_since timestamptz,
+    OUT plans bigint,
+    OUT total_plan_time_ms float8,
+    OUT min_plan_time_ms float8,
+    OUT max_plan_time_ms float8,
+    OUT mean_plan_time_ms float8,
+    OUT stddev_plan_time_ms float8,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'observa_statement_stats_1_0'
+AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.statement_stats(
@@ -221,7 +304,38 @@ CREATE FUNCTION @extschema@.statement_stats(
     OUT p99_ms float8,
     OUT relations regclass[],
     OUT stats_since timestamptz,
-    OUT covered_since timestamptz)
+    OUT covered_since timestamptz,
+    OUT plans bigint,
+    OUT total_plan_time_ms float8,
+    OUT min_plan_time_ms float8,
+    OUT max_plan_time_ms float8,
+    OUT mean_plan_time_ms float8,
+    OUT stddev_plan_time_ms float8,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time_ms float8,
+    OUT blk_write_time_ms float8,
+    OUT temp_blk_read_time_ms float8,
+    OUT temp_blk_write_time_ms float8,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes numeric,
+    OUT jit_functions bigint,
+    OUT jit_generation_time_ms float8,
+    OUT jit_inlining_count bigint,
+    OUT jit_inlining_time_ms float8,
+    OUT jit_optimization_count bigint,
+    OUT jit_optimization_time_ms float8,
+    OUT jit_emission_count bigint,
+    OUT jit_emission_time_ms float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'observa_statement_stats_1_1'
 LANGUAGE C VOLATILE PARALLEL SAFE;
@@ -259,13 +373,53 @@ RETURNS SETOF @extschema@.statement_stats
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    col text;
 BEGIN
-    IF top_statements.by IS NULL
-       OR top_statements.by NOT IN ('total_time', 'mean_time', 'p95', 'p99', 'calls', 'errors') THEN
+    -- each ordering and the statement_stats column it sorts by
+    SELECT o.col INTO col
+      FROM (VALUES
+            ('total_time', 'total_time_ms'),
+            ('mean_time', 'mean_time_ms'),
+            ('p95', 'p95_ms'),
+            ('p99', 'p99_ms'),
+            ('calls', 'calls'),
+            ('errors', 'errors'),
+            ('rows', 'rows'),
+            ('plans', 'plans'),
+            ('total_plan_time', 'total_plan_time_ms'),
+            ('mean_plan_time', 'mean_plan_time_ms'),
+            ('shared_blks_hit', 'shared_blks_hit'),
+            ('shared_blks_read', 'shared_blks_read'),
+            ('shared_blks_dirtied', 'shared_blks_dirtied'),
+            ('shared_blks_written', 'shared_blks_written'),
+            ('local_blks_hit', 'local_blks_hit'),
+            ('local_blks_read', 'local_blks_read'),
+            ('local_blks_dirtied', 'local_blks_dirtied'),
+            ('local_blks_written', 'local_blks_written'),
+            ('temp_blks_read', 'temp_blks_read'),
+            ('temp_blks_written', 'temp_blks_written'),
+            ('blk_read_time', 'blk_read_time_ms'),
+            ('blk_write_time', 'blk_write_time_ms'),
+            ('temp_blk_read_time', 'temp_blk_read_time_ms'),
+            ('temp_blk_write_time', 'temp_blk_write_time_ms'),
+            ('wal_records', 'wal_records'),
+            ('wal_fpi', 'wal_fpi'),
+            ('wal_bytes', 'wal_bytes'),
+            ('jit_functions', 'jit_functions'),
+            ('jit_generation_time', 'jit_generation_time_ms'),
+            ('jit_inlining_count', 'jit_inlining_count'),
+            ('jit_inlining_time', 'jit_inlining_time_ms'),
+            ('jit_optimization_count', 'jit_optimization_count'),
+            ('jit_optimization_time', 'jit_optimization_time_ms'),
+            ('jit_emission_count', 'jit_emission_count'),
+            ('jit_emission_time', 'jit_emission_time_ms')) o(name, col)
+     WHERE o.name = top_statements.by;
+    IF col IS NULL THEN
         RAISE EXCEPTION 'unknown ordering % for observa.top_statements',
                         coalesce(quote_literal(top_statements.by), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Order by one of: total_time, mean_time, p95, p99, calls, errors.';
+                  HINT = 'Order by one of: total_time, mean_time, p95, p99, calls, errors, rows, plans, total_plan_time, mean_plan_time, shared_blks_hit, shared_blks_read, shared_blks_dirtied, shared_blks_written, local_blks_hit, local_blks_read, local_blks_dirtied, local_blks_written, temp_blks_read, temp_blks_written, blk_read_time, blk_write_time, temp_blk_read_time, temp_blk_write_time, wal_records, wal_fpi, wal_bytes, jit_functions, jit_generation_time, jit_inlining_count, jit_inlining_time, jit_optimization_count, jit_optimization_time, jit_emission_count, jit_emission_time.';
     END IF;
     IF top_statements.lim IS NULL OR top_statements.lim < 1 THEN
         RAISE EXCEPTION 'lim must be a positive number of statements, not %',
@@ -273,22 +427,17 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass how many statements to list, for example 10.';
     END IF;
-    RETURN QUERY
-        SELECT s.* FROM @extschema@.statement_stats s
-         ORDER BY CASE top_statements.by
-                      WHEN 'total_time' THEN s.total_time_ms
-                      WHEN 'mean_time' THEN s.mean_time_ms
-                      WHEN 'p95' THEN s.p95_ms
-                      WHEN 'p99' THEN s.p99_ms
-                      WHEN 'calls' THEN s.calls::float8
-                      ELSE s.errors::float8
-                  END DESC NULLS LAST, s.queryid, s.userid, s.dbid, s.toplevel
-         LIMIT top_statements.lim;
+    -- col is one of the names above, never the caller's text
+    RETURN QUERY EXECUTE format(
+        'SELECT s.* FROM @extschema@.statement_stats s
+          ORDER BY s.%I DESC NULLS LAST, s.queryid, s.userid, s.dbid, s.toplevel
+          LIMIT $1', col)
+        USING top_statements.lim;
 END
 $$;
 
 COMMENT ON FUNCTION @extschema@.top_statements(text, int) IS
-'the statements with the highest total_time, mean_time, p95, p99, calls or errors';
+'the statements with the highest total_time, mean_time, p95, p99, calls, errors, rows, planning, or any I/O, WAL or JIT counter of statement_stats';
 
 -- EXECUTE for PUBLIC is granted at the end of the script, after the
 -- blanket REVOKE.
@@ -307,6 +456,146 @@ REVOKE ALL ON FUNCTION @extschema@.statement_text(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.statement_text(bigint) TO pg_read_all_stats;
 
 -- ==== end statement statistics ====
+
+-- ==== pg_stat_statements-compatible view (docs/pg_stat_statements.md) ====
+
+-- pg_stat_statements 1.10's columns (PostgreSQL 15), filled from
+-- statement_stats.  queryid and query follow pg_stat_statements' rule:
+-- visible to pg_read_all_stats and in the role's own rows.
+CREATE FUNCTION @extschema@.pg_stat_statements(
+    showtext boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel bool,
+    OUT queryid bigint,
+    OUT query text,
+    OUT plans int8,
+    OUT total_plan_time float8,
+    OUT min_plan_time float8,
+    OUT max_plan_time float8,
+    OUT mean_plan_time float8,
+    OUT stddev_plan_time float8,
+    OUT calls int8,
+    OUT total_exec_time float8,
+    OUT min_exec_time float8,
+    OUT max_exec_time float8,
+    OUT mean_exec_time float8,
+    OUT stddev_exec_time float8,
+    OUT rows int8,
+    OUT shared_blks_hit int8,
+    OUT shared_blks_read int8,
+    OUT shared_blks_dirtied int8,
+    OUT shared_blks_written int8,
+    OUT local_blks_hit int8,
+    OUT local_blks_read int8,
+    OUT local_blks_dirtied int8,
+    OUT local_blks_written int8,
+    OUT temp_blks_read int8,
+    OUT temp_blks_written int8,
+    OUT blk_read_time float8,
+    OUT blk_write_time float8,
+    OUT temp_blk_read_time float8,
+    OUT temp_blk_write_time float8,
+    OUT wal_records int8,
+    OUT wal_fpi int8,
+    OUT wal_bytes numeric,
+    OUT jit_functions int8,
+    OUT jit_generation_time float8,
+    OUT jit_inlining_count int8,
+    OUT jit_inlining_time float8,
+    OUT jit_optimization_count int8,
+    OUT jit_optimization_time float8,
+    OUT jit_emission_count int8,
+    OUT jit_emission_time float8)
+RETURNS SETOF record
+LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.userid,
+           s.dbid,
+           s.toplevel,
+           CASE WHEN v.visible THEN s.queryid END,
+           CASE WHEN NOT showtext THEN NULL WHEN v.visible THEN s.query ELSE '<insufficient privilege>' END,
+           s.plans,
+           s.total_plan_time_ms,
+           coalesce(s.min_plan_time_ms, 0),
+           coalesce(s.max_plan_time_ms, 0),
+           coalesce(s.mean_plan_time_ms, 0),
+           coalesce(s.stddev_plan_time_ms, 0),
+           s.calls,
+           s.total_time_ms,
+           s.min_time_ms,
+           s.max_time_ms,
+           s.mean_time_ms,
+           s.stddev_time_ms,
+           s.rows,
+           s.shared_blks_hit,
+           s.shared_blks_read,
+           s.shared_blks_dirtied,
+           s.shared_blks_written,
+           s.local_blks_hit,
+           s.local_blks_read,
+           s.local_blks_dirtied,
+           s.local_blks_written,
+           s.temp_blks_read,
+           s.temp_blks_written,
+           s.blk_read_time_ms,
+           s.blk_write_time_ms,
+           s.temp_blk_read_time_ms,
+           s.temp_blk_write_time_ms,
+           s.wal_records,
+           s.wal_fpi,
+           s.wal_bytes,
+           s.jit_functions,
+           s.jit_generation_time_ms,
+           s.jit_inlining_count,
+           s.jit_inlining_time_ms,
+           s.jit_optimization_count,
+           s.jit_optimization_time_ms,
+           s.jit_emission_count,
+           s.jit_emission_time_ms
+      FROM @extschema@.statement_stats() s
+     CROSS JOIN LATERAL (
+         SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')
+                OR s.userid = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+                AS visible) v
+$$;
+
+COMMENT ON FUNCTION @extschema@.pg_stat_statements(boolean) IS
+'observa''s statement statistics in pg_stat_statements'' columns (PostgreSQL 15); showtext = false leaves query NULL';
+
+CREATE VIEW @extschema@.pg_stat_statements AS
+    SELECT * FROM @extschema@.pg_stat_statements(true);
+
+COMMENT ON VIEW @extschema@.pg_stat_statements IS
+'observa''s statement statistics in pg_stat_statements'' columns (PostgreSQL 15), for tools that read pg_stat_statements';
+
+CREATE FUNCTION @extschema@.pg_stat_statements_info(
+    OUT dealloc bigint,
+    OUT stats_reset timestamptz)
+RETURNS record
+LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT max(i.value) FILTER (WHERE i.name = 'evictions')::bigint,
+           max(i.value) FILTER (WHERE i.name = 'stats_reset')::timestamptz
+      FROM @extschema@.info() i
+     WHERE i.section = 'statement_stats'
+$$;
+
+COMMENT ON FUNCTION @extschema@.pg_stat_statements_info() IS
+'pg_stat_statements_info''s columns: statement entries evicted (dealloc) and the last reset of statement statistics';
+
+CREATE VIEW @extschema@.pg_stat_statements_info AS
+    SELECT * FROM @extschema@.pg_stat_statements_info();
+
+COMMENT ON VIEW @extschema@.pg_stat_statements_info IS
+'pg_stat_statements_info''s columns: statement entries evicted (dealloc) and the last reset of statement statistics';
+
+-- EXECUTE and SELECT for PUBLIC, as pg_stat_statements grants them, at
+-- the end of the script (after the blanket REVOKE).
+
+-- ==== end pg_stat_statements-compatible view ====
 
 -- ==== slow-query rings ====
 
@@ -1201,6 +1490,109 @@ $$;
 COMMENT ON FUNCTION @extschema@.prom_label(text) IS
 'a text escaped for use as a Prometheus label value';
 
+-- observa.metrics_statements(lim): the per-statement totals of
+-- statement_stats as Prometheus counters, for the lim statements with the
+-- highest total time (docs/prometheus.md); one row per statement.
+CREATE FUNCTION @extschema@.metrics_statements(lim integer DEFAULT 100)
+RETURNS TABLE (
+    datname text,
+    username text,
+    queryid text,
+    toplevel text,
+    calls_total double precision,
+    exec_seconds_total double precision,
+    rows_total double precision,
+    plans_total double precision,
+    plan_seconds_total double precision,
+    shared_blks_hit_total double precision,
+    shared_blks_read_total double precision,
+    shared_blks_dirtied_total double precision,
+    shared_blks_written_total double precision,
+    temp_blks_read_total double precision,
+    temp_blks_written_total double precision,
+    blk_read_seconds_total double precision,
+    blk_write_seconds_total double precision,
+    wal_records_total double precision,
+    wal_fpi_total double precision,
+    wal_bytes_total double precision)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.datname::text, s.username::text, s.queryid::text, s.toplevel::text,
+           (s.calls)::float8,
+           (s.total_time_ms / 1000)::float8,
+           (s.rows)::float8,
+           (s.plans)::float8,
+           (s.total_plan_time_ms / 1000)::float8,
+           (s.shared_blks_hit)::float8,
+           (s.shared_blks_read)::float8,
+           (s.shared_blks_dirtied)::float8,
+           (s.shared_blks_written)::float8,
+           (s.temp_blks_read)::float8,
+           (s.temp_blks_written)::float8,
+           (s.blk_read_time_ms / 1000)::float8,
+           (s.blk_write_time_ms / 1000)::float8,
+           (s.wal_records)::float8,
+           (s.wal_fpi)::float8,
+           (s.wal_bytes)::float8
+      FROM @extschema@.top_statements('total_time', lim) s
+$$;
+
+COMMENT ON FUNCTION @extschema@.metrics_statements(integer) IS
+'per-statement totals of statement_stats (calls, time, buffers, temp, I/O time, WAL) as Prometheus counters, for the lim statements with the highest total time';
+
+-- The same counters in Prometheus' text format, for observa.prometheus().
+CREATE FUNCTION @extschema@.prometheus_statements(lim integer)
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH m AS (
+        SELECT s.datname, s.username, s.queryid, s.toplevel, c.col, c.value, s.ordinality AS ord
+          FROM @extschema@.metrics_statements(lim) WITH ORDINALITY AS s
+         CROSS JOIN LATERAL (
+             SELECT j.key AS col, j.value::text::float8 AS value, j.n
+               FROM jsonb_each(to_jsonb(s) - 'datname' - 'username' - 'queryid' - 'toplevel' - 'ordinality')
+                    WITH ORDINALITY AS j(key, value, n)
+              WHERE j.value <> 'null'::jsonb) c
+    ), f AS (
+        SELECT m.*, 'observa_statement_' || m.col AS metric,
+               row_number() OVER (PARTITION BY m.col ORDER BY m.ord) = 1 AS first_of_family
+          FROM m
+    )
+    SELECT coalesce(string_agg(
+               CASE WHEN f.first_of_family
+                    THEN format(E'# HELP %s %s\n# TYPE %s counter\n', f.metric,
+                                CASE f.col
+                                    WHEN 'calls_total' THEN 'Calls of the statement (pg_stat_statements calls).'
+                                    WHEN 'exec_seconds_total' THEN 'Execution time of the statement, in seconds.'
+                                    WHEN 'rows_total' THEN 'Rows the statement returned or changed.'
+                                    WHEN 'plans_total' THEN 'Timed plannings of the statement (observa.track_planning).'
+                                    WHEN 'plan_seconds_total' THEN 'Planning time of the statement, in seconds (observa.track_planning).'
+                                    WHEN 'shared_blks_hit_total' THEN 'Shared buffer hits of the statement.'
+                                    WHEN 'shared_blks_read_total' THEN 'Shared blocks the statement read (not found in shared buffers).'
+                                    WHEN 'shared_blks_dirtied_total' THEN 'Shared blocks the statement dirtied.'
+                                    WHEN 'shared_blks_written_total' THEN 'Shared blocks the statement wrote.'
+                                    WHEN 'temp_blks_read_total' THEN 'Temp blocks the statement read.'
+                                    WHEN 'temp_blks_written_total' THEN 'Temp blocks the statement wrote.'
+                                    WHEN 'blk_read_seconds_total' THEN 'Time the statement spent reading data blocks, in seconds (track_io_timing).'
+                                    WHEN 'blk_write_seconds_total' THEN 'Time the statement spent writing data blocks, in seconds (track_io_timing).'
+                                    WHEN 'wal_records_total' THEN 'WAL records the statement generated.'
+                                    WHEN 'wal_fpi_total' THEN 'WAL full page images the statement generated.'
+                                    WHEN 'wal_bytes_total' THEN 'WAL bytes the statement generated.'
+                                END, f.metric)
+                    ELSE '' END
+               || format('%s{datname="%s",user="%s",queryid="%s",toplevel="%s"} %s', f.metric,
+                         @extschema@.prom_label(f.datname), @extschema@.prom_label(f.username),
+                         @extschema@.prom_label(f.queryid), @extschema@.prom_label(f.toplevel),
+                         f.value::text),
+               E'\n' ORDER BY f.col, f.ord) || E'\n', '')
+      FROM f
+$$;
+
+COMMENT ON FUNCTION @extschema@.prometheus_statements(integer) IS
+'observa.metrics_statements(lim) in Prometheus text exposition format';
+
 -- observa.prometheus(bounds): observa.metrics in Prometheus' text
 -- exposition format (HELP and TYPE lines included), for a textfile
 -- collector or any scraper that reads a file or a query result.
@@ -1250,11 +1642,13 @@ AS $$
                                    CASE WHEN m.le IS NOT NULL THEN format(',le="%s"', m.le) ELSE '' END) END
                || ' ' || m.value::text,
                E'\n' ORDER BY m.n) || E'\n', '')
+           || CASE WHEN to_regclass('@extschema@.statement_stats') IS NOT NULL
+                   THEN @extschema@.prometheus_statements(100) ELSE '' END
       FROM f AS m
 $$;
 
 COMMENT ON FUNCTION @extschema@.prometheus(double precision[]) IS
-'observa.metrics in Prometheus text exposition format';
+'observa.metrics and the per-statement counters of the 100 statements with the highest total time, in Prometheus text exposition format';
 
 -- Run a query returning one jsonb value when the object it reads exists;
 -- null otherwise.  Used by performance_report() for each optional part.
@@ -1276,6 +1670,37 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.report_part(boolean, text) IS
 'result of a jsonb query when its part of observa is present, else null';
+
+-- The statements that read the most shared blocks, wrote the most temp
+-- blocks and wrote the most WAL: for performance_report()'s "io_leaders"
+-- (docs/reports.md), lim statements each, those with a zero count left out.
+CREATE FUNCTION @extschema@.io_leaders(lim integer)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_object_agg(b.by, b.leaders)
+      FROM (VALUES ('shared_blks_read'), ('temp_blks_written'), ('wal_bytes')) AS k(by)
+     CROSS JOIN LATERAL (
+         SELECT k.by, coalesce(jsonb_agg(jsonb_build_object(
+                    'queryid', s.queryid, 'datname', s.datname, 'username', s.username,
+                    'calls', s.calls, 'total_ms', round(s.total_time_ms::numeric, 3),
+                    'shared_blks_hit', s.shared_blks_hit, 'shared_blks_read', s.shared_blks_read,
+                    'shared_blks_dirtied', s.shared_blks_dirtied,
+                    'shared_blks_written', s.shared_blks_written,
+                    'temp_blks_read', s.temp_blks_read, 'temp_blks_written', s.temp_blks_written,
+                    'blk_read_time_ms', round(s.blk_read_time_ms::numeric, 3),
+                    'blk_write_time_ms', round(s.blk_write_time_ms::numeric, 3),
+                    'wal_records', s.wal_records, 'wal_fpi', s.wal_fpi, 'wal_bytes', s.wal_bytes,
+                    'query', s.query) ORDER BY s.ordinality), '[]') AS leaders
+           FROM @extschema@.top_statements(k.by, greatest(lim, 1)) WITH ORDINALITY s
+          WHERE CASE k.by WHEN 'shared_blks_read' THEN s.shared_blks_read > 0
+                          WHEN 'temp_blks_written' THEN s.temp_blks_written > 0
+                          ELSE s.wal_bytes > 0 END) b
+$$;
+
+COMMENT ON FUNCTION @extschema@.io_leaders(integer) IS
+'the statements with the most shared blocks read, temp blocks written and WAL bytes (performance_report()''s io_leaders)';
 
 -- observa.performance_report(): one jsonb document, shape documented in
 -- docs/reports.md and pinned by test/pgtap/50_report.sql.
@@ -1374,6 +1799,9 @@ BEGIN
                     'query', s.query) ORDER BY s.total_time_ms DESC, s.queryid), '[]')
                FROM (SELECT * FROM @extschema@.statement_stats
                       ORDER BY total_time_ms DESC NULLS LAST, queryid LIMIT 10) s$q$),
+        'io_leaders', @extschema@.report_part(has_statements
+                                              AND to_regprocedure('@extschema@.io_leaders(integer)') IS NOT NULL,
+            'SELECT @extschema@.io_leaders(5)'),
         'slow_queries', @extschema@.report_part(has_slow, format(
             $q$SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'ts', q.ts, 'duration_ms', round(q.duration_ms::numeric, 3),
@@ -1401,7 +1829,7 @@ END
 $$;
 
 COMMENT ON FUNCTION @extschema@.performance_report() IS
-'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, last slow queries, index recommendations, regressions';
+'one jsonb document: time range, per operation and table statistics, slowest tables, top statements, I/O leaders, last slow queries, index recommendations, regressions';
 
 -- One line of a query text for the readable report: whitespace collapsed,
 -- cut to width characters.
@@ -1489,6 +1917,27 @@ BEGIN
                           @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
                                                            format('(queryid %s, no text)', x ->> 'queryid')), 70))
               FROM jsonb_array_elements(e) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    END IF;
+
+    RETURN NEXT '';
+    RETURN NEXT 'I/O leaders: most shared blocks read, temp blocks written, WAL bytes';
+    e := nullif(rep -> 'io_leaders', 'null');
+    IF e IS NULL THEN
+        RETURN NEXT '  (statement statistics are not available in this build)';
+    ELSE
+        RETURN NEXT format('  %-18s %9s %12s %12s %14s  %s', 'by', 'calls', 'shared read',
+                           'temp written', 'WAL bytes', 'query');
+        RETURN QUERY
+            SELECT format('  %-18s %9s %12s %12s %14s  %s', k.by, x ->> 'calls',
+                          x ->> 'shared_blks_read', x ->> 'temp_blks_written', x ->> 'wal_bytes',
+                          @extschema@.report_line(coalesce(nullif(x ->> 'query', ''),
+                                                           format('(queryid %s, no text)', x ->> 'queryid')), 60))
+              FROM unnest(ARRAY['shared_blks_read', 'temp_blks_written', 'wal_bytes']) WITH ORDINALITY AS k(by, ko)
+             CROSS JOIN LATERAL jsonb_array_elements(e -> k.by) WITH ORDINALITY AS a(x, o)
+             ORDER BY k.ko, a.o;
+        IF NOT EXISTS (SELECT 1 FROM jsonb_each(e) j WHERE jsonb_array_length(j.value) > 0) THEN
+            RETURN NEXT '  (no statement read, spilled or wrote WAL yet)';
+        END IF;
     END IF;
 
     RETURN NEXT '';
@@ -1603,7 +2052,9 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.current_table_stats(), @extschema@.current_statement_stats(),
     @extschema@.metrics(double precision[]), @extschema@.metrics_histograms(double precision[]),
     @extschema@.check_bounds(double precision[]), @extschema@.metrics_slow_queries(),
-    @extschema@.prom_label(text), @extschema@.prometheus(double precision[])
+    @extschema@.prom_label(text), @extschema@.prometheus(double precision[]),
+    @extschema@.metrics_statements(integer), @extschema@.prometheus_statements(integer),
+    @extschema@.io_leaders(integer)
     TO pg_read_all_stats;
 
 -- ==== end reports, snapshots and metrics ====
@@ -2831,3 +3282,10 @@ GRANT EXECUTE ON FUNCTION @extschema@.statement_stats(interval) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.statement_percentiles(float8[]) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.top_statements(text, int) TO PUBLIC;
 GRANT SELECT ON @extschema@.statement_stats TO PUBLIC;
+
+-- pg_stat_statements-compatible view: readable by PUBLIC, as
+-- pg_stat_statements is (query and queryid filtered per role)
+GRANT EXECUTE ON FUNCTION @extschema@.pg_stat_statements(boolean) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pg_stat_statements_info() TO PUBLIC;
+GRANT SELECT ON @extschema@.pg_stat_statements TO PUBLIC;
+GRANT SELECT ON @extschema@.pg_stat_statements_info TO PUBLIC;

@@ -10,7 +10,9 @@
  * The branches for 16, 17 and 18 follow those releases' headers (the
  * changes listed below) but no build against them has checked them yet.
  *
- *	  16  utils/queryjumble.h moved to nodes/queryjumble.h;
+ *	  16  utils/queryjumble.h moved to nodes/queryjumble.h; a utility
+ *		  statement's query id is jumbled from its parse tree, no longer a
+ *		  hash of its text;
  *		  pg_class_ownercheck() was replaced by object_ownercheck()
  *	  17  BufferUsage's blk_read_time / blk_write_time became shared_ and
  *		  local_blk_read_time / _write_time
@@ -49,6 +51,34 @@
 #else
 #include "commands/explain.h"
 #endif
+
+/*
+ * ---- the query id core gives a utility statement ----
+ *
+ * For when another extension cleared pstmt->queryId before observa's
+ * utility hook ran (pg_stat_statements does when it runs outside observa's
+ * hooks).  15: the hash of the statement's text, as queryjumble.c computes
+ * it; 16+: jumbled from a Query observa does not have, so 0 (unknown).
+ */
+#if PG_VERSION_NUM < 160000
+#include "common/hashfn.h"
+#endif
+static inline uint64
+obs_core_utility_queryid(const char *source, int location, int len)
+{
+#if PG_VERSION_NUM < 160000
+	const char *sql;
+	uint64		id;
+
+	if (source == NULL)
+		return UINT64CONST(0);
+	sql = CleanQuerytext(source, &location, &len);
+	id = hash_bytes_extended((const unsigned char *) sql, len, 0);
+	return id != UINT64CONST(0) ? id : UINT64CONST(2);
+#else
+	return UINT64CONST(0);
+#endif
+}
 
 /* ---- object_ownercheck(classid, objectid, roleid) (16+) ---- */
 #if PG_VERSION_NUM < 160000

@@ -16,6 +16,13 @@
  * it is fetched when read, and released when the last entry of a (dbid,
  * userid, queryid) triple (top-level or not) is evicted.
  *
+ * I/O, WAL, JIT and planning counters (the sample's, io_counters.h) are
+ * extra sums of the entry: the I/O part kept per window first, then the
+ * counters kept since reset only, then planning (plans, plan time and its
+ * square; since reset only).  Minimum and maximum plan time are the
+ * entry's payload.  Window rows show the counters not kept per window,
+ * planning included, as NULL.
+ *
  * Storage, locking, windows, eviction and persistence are the generic
  * store's (store.c).
  *
@@ -27,6 +34,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -41,6 +50,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "io_counters.h"
 #include "observa.h"
 #include "query_text.h"
 #include "store.h"
@@ -64,11 +74,30 @@ typedef struct StatementAux
 
 StaticAssertDecl(sizeof(StatementAux) <= OBS_STORE_MAX_AUX, "StatementAux too large");
 
+/* extra sums: see the header comment */
+#define SX_NWINDOW		(OBS_IO_NWINDOW)
+#define SX_REST			SX_NWINDOW
+#define SX_PLANS		(SX_REST + OBS_IO_NREST)
+#define SX_PLAN_MS		(SX_PLANS + 1)
+#define SX_PLAN_MS2		(SX_PLANS + 2)	/* sum of squares */
+#define SX_N			(SX_PLANS + 3)
+
+StaticAssertDecl(SX_N <= OBS_STORE_MAX_EXTRA, "too many statement extra sums");
+
+/* the payload: extremes of the timed plannings */
+typedef struct PlanExtremes
+{
+	int64		n;				/* 0: none yet (a zeroed payload) */
+	double		min_ms;
+	double		max_ms;
+} PlanExtremes;
+
 static int	obs_max_statements = 1000;
 static ObsStoreConfig stmt_cfg;
 static ObsStore *stmt_store = NULL;
 
 static void statement_evicted(ObsStore *store, const char *keys_auxs, int n);
+static void plan_extremes_merge(void *dst, const void *src);
 
 void
 obs_statement_stats_init(void)
@@ -88,8 +117,31 @@ obs_statement_stats_init(void)
 	stmt_cfg.keysize = sizeof(StatementKey);
 	stmt_cfg.auxsize = sizeof(StatementAux);
 	stmt_cfg.capacity = obs_max_statements;
+	stmt_cfg.nextra = SX_N;
+	stmt_cfg.nextra_window = SX_NWINDOW;
+	stmt_cfg.payloadsize = sizeof(PlanExtremes);
+	stmt_cfg.payload_merge = plan_extremes_merge;
 	stmt_cfg.evict = OBS_EVICT_USAGE;
 	stmt_cfg.evicted = statement_evicted;
+}
+
+/* payload merge: fold src's plan-time extremes into dst's */
+static void
+plan_extremes_merge(void *dst, const void *src)
+{
+	PlanExtremes *d = (PlanExtremes *) dst;
+	const PlanExtremes *s = (const PlanExtremes *) src;
+
+	if (s->n == 0)
+		return;
+	if (d->n == 0)
+	{
+		*d = *s;
+		return;
+	}
+	d->n += s->n;
+	d->min_ms = Min(d->min_ms, s->min_ms);
+	d->max_ms = Max(d->max_ms, s->max_ms);
 }
 
 Size
@@ -110,6 +162,8 @@ obs_statement_stats_record(const ObsSample *sample)
 	StatementKey key;
 	StatementAux aux;
 	ObsStoreValue v;
+	double		extra[SX_N];
+	PlanExtremes plan;
 
 	if (stmt_store == NULL || sample->queryid == UINT64CONST(0))
 		return;
@@ -134,6 +188,17 @@ obs_statement_stats_record(const ObsSample *sample)
 	v.ms = sample->duration_ms;
 	v.rows = sample->rows;
 	v.failed = sample->failed;
+	obs_io_to_extras(&sample->usage, extra, extra + SX_REST);
+	extra[SX_PLANS] = sample->planned ? 1.0 : 0.0;
+	extra[SX_PLAN_MS] = sample->planned ? sample->plan_ms : 0.0;
+	extra[SX_PLAN_MS2] = sample->planned ? sample->plan_ms * sample->plan_ms : 0.0;
+	v.extra = extra;
+	if (sample->planned)
+	{
+		plan.n = 1;
+		plan.min_ms = plan.max_ms = sample->plan_ms;
+		v.payload = &plan;
+	}
 	obs_store_record(stmt_store, &key, &aux, &v);
 }
 
@@ -293,11 +358,60 @@ obs_statement_stats_key(const void *key, const void *aux, ObsRoomKey *out)
 }
 
 #define STATEMENT_STATS_COLS_1_0 21
-#define STATEMENT_STATS_COLS_1_1 22 /* since interval: + covered_since */
+#define STATEMENT_STATS_PLAN_COLS 6	/* plans, total/min/max/mean/stddev */
+#define STATEMENT_STATS_IO_COLS (STATEMENT_STATS_PLAN_COLS + OBS_IO_NCOLUMNS)
+#define STATEMENT_STATS_COLS_MAX (STATEMENT_STATS_COLS_1_0 + 1 + STATEMENT_STATS_IO_COLS)
+
+/*
+ * The planning and I/O columns of 1.1, from a row's extra sums and payload;
+ * windowed: a row of statement_stats(since), where planning and the
+ * counters kept since reset only are NULL.
+ */
+static void
+statement_io_columns(const ObsStoreRow *r, bool windowed, Datum *values,
+					 bool *nulls)
+{
+	const PlanExtremes *pe = (const PlanExtremes *) r->payload;
+	int			i;
+
+	for (i = 0; i < STATEMENT_STATS_PLAN_COLS; i++)
+	{
+		values[i] = (Datum) 0;
+		nulls[i] = true;
+	}
+	if (!windowed)
+	{
+		double		plans = r->extra[SX_PLANS];
+		double		total = r->extra[SX_PLAN_MS];
+
+		values[0] = Int64GetDatum((int64) plans);
+		values[1] = Float8GetDatum(total);
+		nulls[0] = nulls[1] = false;
+		if (plans > 0)
+		{
+			double		mean = total / plans;
+			double		var = r->extra[SX_PLAN_MS2] / plans - mean * mean;
+
+			values[4] = Float8GetDatum(mean);
+			values[5] = Float8GetDatum(var > 0 ? sqrt(var) : 0.0);
+			nulls[4] = nulls[5] = false;
+			if (pe->n > 0)
+			{
+				values[2] = Float8GetDatum(pe->min_ms);
+				values[3] = Float8GetDatum(pe->max_ms);
+				nulls[2] = nulls[3] = false;
+			}
+		}
+	}
+	obs_io_columns(r->extra, windowed ? NULL : r->extra + SX_REST,
+				   values + STATEMENT_STATS_PLAN_COLS,
+				   nulls + STATEMENT_STATS_PLAN_COLS);
+}
 
 /*
  * observa.statement_stats() and observa.statement_stats(since interval).
- * API 1.1 adds covered_since to the interval form.
+ * API 1.1 adds covered_since to the interval form, then to both forms the
+ * planning and I/O columns.
  */
 static Datum
 statement_stats_internal(FunctionCallInfo fcinfo, int api)
@@ -310,11 +424,12 @@ statement_stats_internal(FunctionCallInfo fcinfo, int api)
 	ObsStoreRow *rows;
 	int			nrows,
 				i;
+	int			io_at;
 
 	obs_require_preload();
 	since_us = obs_since_arg(fcinfo, 0, "statement_stats");
-	obs_init_srf(fcinfo, (api >= 11 && since_us >= 0) ?
-				 STATEMENT_STATS_COLS_1_1 : STATEMENT_STATS_COLS_1_0);
+	io_at = STATEMENT_STATS_COLS_1_0 + ((api >= 11 && since_us >= 0) ? 1 : 0);
+	obs_init_srf(fcinfo, io_at + (api >= 11 ? STATEMENT_STATS_IO_COLS : 0));
 
 	see_all = superuser() || has_privs_of_role(me, ROLE_PG_READ_ALL_STATS);
 	rows = obs_store_snapshot(stmt_store, since_us, qs, 3, NULL, 0, &nrows);
@@ -323,8 +438,8 @@ statement_stats_internal(FunctionCallInfo fcinfo, int api)
 		ObsStoreRow *r = &rows[i];
 		StatementKey *key = (StatementKey *) r->key;
 		StatementAux *aux = (StatementAux *) r->aux;
-		Datum		values[STATEMENT_STATS_COLS_1_1];
-		bool		nulls[STATEMENT_STATS_COLS_1_1];
+		Datum		values[STATEMENT_STATS_COLS_MAX];
+		bool		nulls[STATEMENT_STATS_COLS_MAX];
 		Datum	   *rels;
 		int			j;
 
@@ -363,6 +478,8 @@ statement_stats_internal(FunctionCallInfo fcinfo, int api)
 													 TYPALIGN_INT));
 		values[20] = TimestampTzGetDatum(r->since);
 		values[21] = TimestampTzGetDatum(r->covered_since);
+		if (api >= 11)
+			statement_io_columns(r, since_us >= 0, values + io_at, nulls + io_at);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

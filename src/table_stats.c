@@ -11,6 +11,15 @@
  * are in statement_stats).  calls counts failed statements too; errors
  * counts those; rows counts only successful statements' rows.
  *
+ * I/O, WAL and JIT counters (io_counters.h) go to a table's row only for
+ * statements that touched one relation with storage (views and
+ * partitioned parents they went through aside): the row's io_calls counts
+ * them.  A statement over several tables (a join, a partitioned table
+ * scanned in several partitions) adds its counters to no row, as they
+ * cannot be split between its tables; statement_stats has them.  Extra
+ * sums: the I/O part kept per window, io_calls (also per window), then
+ * the counters kept since reset only.
+ *
  * Storage, locking, windows, eviction and persistence are the generic
  * store's (store.c).  Names (database, schema, table) are resolved when
  * read, so renames show the new name and dropped tables show NULL names;
@@ -24,6 +33,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -35,6 +45,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "io_counters.h"
 #include "observa.h"
 #include "store.h"
 
@@ -45,6 +56,14 @@ typedef struct TableKey
 	int32		op;				/* ObsOperation */
 	int32		tag;			/* CommandTag of utility statements, else 0 */
 } TableKey;
+
+/* extra sums: see the header comment */
+#define TX_IO_CALLS		(OBS_IO_NWINDOW)
+#define TX_NWINDOW		(OBS_IO_NWINDOW + 1)
+#define TX_REST			TX_NWINDOW
+#define TX_N			(TX_NWINDOW + OBS_IO_NREST)
+
+StaticAssertDecl(TX_N <= OBS_STORE_MAX_EXTRA, "too many table extra sums");
 
 static int	obs_max_entries = 1000;
 static ObsStoreConfig table_cfg;
@@ -65,6 +84,8 @@ obs_table_stats_init(void)
 	table_cfg.keysize = sizeof(TableKey);
 	table_cfg.auxsize = 0;
 	table_cfg.capacity = obs_max_entries;
+	table_cfg.nextra = TX_N;
+	table_cfg.nextra_window = TX_NWINDOW;
 	table_cfg.evict = OBS_EVICT_USAGE;
 }
 
@@ -80,11 +101,39 @@ obs_table_stats_shmem_startup(void)
 	table_store = obs_store_attach(&table_cfg);
 }
 
+/*
+ * The index of the one relation with storage the statement touched, or
+ * -1.  Views and partitioned parents have no blocks of their own; a
+ * utility statement's relations have no relkind and count.
+ */
+static int
+io_relation(const ObsSample *sample)
+{
+	int			found = -1;
+	int			i;
+
+	if (sample->rels_truncated)
+		return -1;
+	for (i = 0; i < sample->nrels; i++)
+	{
+		char		kind = sample->relkinds[i];
+
+		if (kind == RELKIND_VIEW || kind == RELKIND_PARTITIONED_TABLE)
+			continue;
+		if (found >= 0)
+			return -1;
+		found = i;
+	}
+	return found;
+}
+
 void
 obs_table_stats_record(const ObsSample *sample)
 {
 	TableKey	key;
 	ObsStoreValue v;
+	double		extra[TX_N];
+	int			io_rel;
 	int			i;
 
 	if (table_store == NULL || sample->nrels == 0)
@@ -99,9 +148,16 @@ obs_table_stats_record(const ObsSample *sample)
 	v.ms = sample->duration_ms;
 	v.rows = sample->rows;
 	v.failed = sample->failed;
+	io_rel = io_relation(sample);
+	if (io_rel >= 0)
+	{
+		obs_io_to_extras(&sample->usage, extra, extra + TX_REST);
+		extra[TX_IO_CALLS] = 1.0;
+	}
 	for (i = 0; i < sample->nrels; i++)
 	{
 		key.relid = sample->relids[i];
+		v.extra = (i == io_rel) ? extra : NULL;
 		obs_store_record(table_store, &key, NULL, &v);
 	}
 }
@@ -195,13 +251,15 @@ obs_table_stats_key(const void *key, const void *aux, ObsRoomKey *out)
 }
 
 #define TABLE_STATS_COLS_1_0 17
-#define TABLE_STATS_COLS_1_1 18	/* since interval: + covered_since */
+#define TABLE_STATS_IO_COLS (1 + OBS_IO_NCOLUMNS)	/* io_calls, counters */
+#define TABLE_STATS_COLS_MAX (TABLE_STATS_COLS_1_0 + 1 + TABLE_STATS_IO_COLS)
 
 /*
  * observa.table_stats() and observa.table_stats(since interval): one row
  * per (database, table, operation), since reset or over the windows
  * covering the last 'since'.  API 1.1 adds covered_since to the interval
- * form; 1.0's symbol keeps serving 1.0's shape.
+ * form, then io_calls and the I/O columns to both; 1.0's symbol keeps
+ * serving 1.0's shape.
  */
 static Datum
 table_stats_internal(FunctionCallInfo fcinfo, int api)
@@ -210,22 +268,22 @@ table_stats_internal(FunctionCallInfo fcinfo, int api)
 	static const double qs[3] = {0.5, 0.95, 0.99};
 	int64		since_us;
 	ObsStoreRow *rows;
-	int			ncols;
+	int			io_at;
 	int			nrows,
 				i;
 
 	obs_require_preload();
 	since_us = obs_since_arg(fcinfo, 0, "table_stats");
-	ncols = (api >= 11 && since_us >= 0) ? TABLE_STATS_COLS_1_1 : TABLE_STATS_COLS_1_0;
-	obs_init_srf(fcinfo, ncols);
+	io_at = TABLE_STATS_COLS_1_0 + ((api >= 11 && since_us >= 0) ? 1 : 0);
+	obs_init_srf(fcinfo, io_at + (api >= 11 ? TABLE_STATS_IO_COLS : 0));
 	cached_db = InvalidOid;
 
 	rows = obs_store_snapshot(table_store, since_us, qs, 3, NULL, 0, &nrows);
 	for (i = 0; i < nrows; i++)
 	{
 		ObsStoreRow *r = &rows[i];
-		Datum		values[TABLE_STATS_COLS_1_1];
-		bool		nulls[TABLE_STATS_COLS_1_1];
+		Datum		values[TABLE_STATS_COLS_MAX];
+		bool		nulls[TABLE_STATS_COLS_MAX];
 
 		memset(nulls, 0, sizeof(nulls));
 		table_name_columns((TableKey *) r->key, values, nulls);
@@ -242,6 +300,12 @@ table_stats_internal(FunctionCallInfo fcinfo, int api)
 		values[15] = Float8GetDatum(r->quantiles[2]);
 		values[16] = TimestampTzGetDatum(r->since);
 		values[17] = TimestampTzGetDatum(r->covered_since);
+		if (api >= 11)
+		{
+			values[io_at] = Int64GetDatum((int64) r->extra[TX_IO_CALLS]);
+			obs_io_columns(r->extra, since_us >= 0 ? NULL : r->extra + TX_REST,
+						   values + io_at + 1, nulls + io_at + 1);
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -324,6 +324,9 @@ obs_utility_queryid(Node *stmt, const char *source, int location, int len,
 		if (s != NULL)
 			return declare_queryid(s, len, start, end);
 	}
+	/* cleared by an extension whose hook ran first (pg_stat_statements) */
+	if (core_id == UINT64CONST(0))
+		return obs_core_utility_queryid(source, location, len);
 	return core_id;
 }
 

@@ -29,7 +29,9 @@
  * The query id observa records for utility statement stmt, whose text is
  * len bytes at offset location of source (len 0: to the end).  core_id is
  * the queryId PostgreSQL computed; it is returned unchanged for statements
- * observa does not group and whenever query ids are disabled.
+ * observa does not group and whenever query ids are disabled, except that
+ * a core_id another extension cleared to 0 (pg_stat_statements does when
+ * its hook runs first) is computed again as core computes it (compat.h).
  */
 extern uint64 obs_utility_queryid(Node *stmt, const char *source,
 								  int location, int len, uint64 core_id);

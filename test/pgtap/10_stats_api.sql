@@ -14,14 +14,29 @@ SELECT is((SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
             WHERE attrelid = 'observa.table_stats'::regclass AND attnum > 0),
           ARRAY['datname', 'schemaname', 'relname', 'relid', 'operation', 'calls', 'errors', 'rows',
                 'total_time_ms', 'min_time_ms', 'max_time_ms', 'mean_time_ms', 'stddev_time_ms',
-                'p50_ms', 'p95_ms', 'p99_ms', 'stats_since'],
+                'p50_ms', 'p95_ms', 'p99_ms', 'stats_since', 'io_calls',
+                'shared_blks_hit', 'shared_blks_read', 'shared_blks_dirtied', 'shared_blks_written',
+                'local_blks_hit', 'local_blks_read', 'local_blks_dirtied', 'local_blks_written',
+                'temp_blks_read', 'temp_blks_written', 'blk_read_time_ms', 'blk_write_time_ms',
+                'temp_blk_read_time_ms', 'temp_blk_write_time_ms', 'wal_records', 'wal_fpi', 'wal_bytes',
+                'jit_functions', 'jit_generation_time_ms', 'jit_inlining_count', 'jit_inlining_time_ms',
+                'jit_optimization_count', 'jit_optimization_time_ms', 'jit_emission_count',
+                'jit_emission_time_ms'],
           'observa.table_stats has the contracted columns in order');
 SELECT is((SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
             WHERE attrelid = 'observa.statement_stats'::regclass AND attnum > 0),
           ARRAY['queryid', 'toplevel', 'userid', 'username', 'dbid', 'datname', 'operation', 'query',
                 'calls', 'errors', 'rows', 'total_time_ms', 'min_time_ms', 'max_time_ms',
                 'mean_time_ms', 'stddev_time_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'relations',
-                'stats_since'],
+                'stats_since', 'plans', 'total_plan_time_ms', 'min_plan_time_ms', 'max_plan_time_ms',
+                'mean_plan_time_ms', 'stddev_plan_time_ms',
+                'shared_blks_hit', 'shared_blks_read', 'shared_blks_dirtied', 'shared_blks_written',
+                'local_blks_hit', 'local_blks_read', 'local_blks_dirtied', 'local_blks_written',
+                'temp_blks_read', 'temp_blks_written', 'blk_read_time_ms', 'blk_write_time_ms',
+                'temp_blk_read_time_ms', 'temp_blk_write_time_ms', 'wal_records', 'wal_fpi', 'wal_bytes',
+                'jit_functions', 'jit_generation_time_ms', 'jit_inlining_count', 'jit_inlining_time_ms',
+                'jit_optimization_count', 'jit_optimization_time_ms', 'jit_emission_count',
+                'jit_emission_time_ms'],
           'observa.statement_stats has the contracted columns in order');
 SELECT has_function('observa', 'table_stats', ARRAY['interval'], 'table_stats(since interval)');
 SELECT has_function('observa', 'statement_stats', ARRAY['interval'], 'statement_stats(since interval)');

@@ -9,7 +9,7 @@ CREATE EXTENSION observa;
 RESET client_min_messages;
 
 BEGIN;
-SELECT plan(66);
+SELECT plan(69);
 
 -- objects
 SELECT has_function('observa', 'performance_report', ARRAY[]::text[], 'performance_report() exists');
@@ -22,6 +22,8 @@ SELECT has_function('observa', 'metrics', ARRAY['double precision[]'], 'metrics(
 SELECT has_function('observa', 'metrics_histograms', ARRAY['double precision[]'], 'metrics_histograms(float8[]) exists');
 SELECT has_function('observa', 'metrics_slow_queries', ARRAY[]::text[], 'metrics_slow_queries() exists');
 SELECT has_function('observa', 'prometheus', ARRAY['double precision[]'], 'prometheus(float8[]) exists');
+SELECT has_function('observa', 'metrics_statements', ARRAY['integer'], 'metrics_statements(integer) exists');
+SELECT has_function('observa', 'io_leaders', ARRAY['integer'], 'io_leaders(integer) exists');
 SELECT has_view('observa', 'snapshots', 'view observa.snapshots exists');
 SELECT has_view('observa', 'metrics', 'view observa.metrics exists');
 SELECT columns_are('observa', 'metrics',
@@ -43,7 +45,7 @@ UPDATE rpt SET v = v + 1 WHERE id = 4;
 
 -- the pinned shape of performance_report()
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(observa.performance_report()) k),
-    ARRAY['generated_at', 'info', 'notes', 'observa_version', 'parts', 'recommendations',
+    ARRAY['generated_at', 'info', 'io_leaders', 'notes', 'observa_version', 'parts', 'recommendations',
           'regressions', 'slow_queries', 'slowest_tables', 'table_stats', 'tenants', 'time_range',
           'top_statements'],
     'performance_report() has exactly its documented top-level keys');
@@ -99,6 +101,17 @@ SELECT ok(CASE WHEN to_regclass('observa.statement_stats') IS NULL
 SELECT ok(CASE WHEN to_regclass('observa.statement_stats') IS NULL THEN true
                ELSE jsonb_array_length(observa.performance_report() -> 'top_statements') BETWEEN 1 AND 10 END,
     'top_statements has 1 to 10 entries (when the build has statement statistics)');
+SELECT ok(CASE WHEN to_regclass('observa.statement_stats') IS NULL
+               THEN jsonb_typeof(observa.performance_report() -> 'io_leaders') = 'null'
+               ELSE (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(observa.performance_report() -> 'io_leaders') k)
+                    = ARRAY['shared_blks_read', 'temp_blks_written', 'wal_bytes']
+                    AND (SELECT count(*) BETWEEN 1 AND 5
+                                AND bool_and((e ->> 'wal_bytes')::numeric > 0)
+                                AND bool_and(o = 1 OR (e ->> 'wal_bytes')::numeric
+                                             <= (l -> (o - 2)::int ->> 'wal_bytes')::numeric)
+                           FROM (SELECT observa.performance_report() #> '{io_leaders,wal_bytes}' AS l) r,
+                                jsonb_array_elements(r.l) WITH ORDINALITY x(e, o)) END,
+    'io_leaders: three lists (shared blocks read, temp blocks written, WAL bytes); by WAL bytes: 1 to 5 statements, descending');
 SELECT ok(CASE WHEN to_regclass('observa.slow_queries') IS NULL
                THEN jsonb_typeof(observa.performance_report() -> 'slow_queries') = 'null'
                ELSE jsonb_typeof(observa.performance_report() -> 'slow_queries') = 'array'
@@ -112,8 +125,9 @@ SELECT ok((SELECT r.l FROM observa.report() WITH ORDINALITY r(l, o)
     'report() shows the busiest operation and table first');
 SELECT ok((SELECT count(*) FROM observa.report() l
             WHERE l IN ('Per operation and table, by total time', 'Slowest operations on tables, by p95',
-                        'Top statements, by total time', 'Last slow queries', 'Index recommendations')) = 5,
-    'report() has its five sections');
+                        'Top statements, by total time', 'Last slow queries', 'Index recommendations',
+                        'I/O leaders: most shared blocks read, temp blocks written, WAL bytes')) = 6,
+    'report() has its six sections');
 
 -- snapshots and their errors
 SELECT lives_ok($$SELECT observa.snapshot('t1')$$, 'snapshot(t1) is taken');

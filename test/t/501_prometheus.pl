@@ -133,6 +133,14 @@ like($lint, qr/rc=0\s*$/, 'promtool check metrics accepts the exporter\'s observ
   or diag($lint);
 like($body, qr/^# TYPE observa_query_duration_seconds histogram$/m, 'exported as a histogram');
 like($body, qr/^# TYPE observa_query_errors_total counter$/m, 'errors exported as a counter');
+like($body, qr/^# TYPE observa_statement_calls_total counter$/m, 'per-statement calls exported as a counter');
+# the e2e statement's call count, exported per queryid, is observa's
+my ($e2e_qid, $e2e_calls) = split /\|/, $node->safe_psql('postgres', q{
+	SET observa.track = 'none';
+	SELECT queryid::text || '|' || calls FROM observa.statement_stats
+	 WHERE relations = '{e2e}'::regclass[] AND operation = 'SELECT' ORDER BY calls DESC LIMIT 1});
+my ($e2e_exported) = $body =~ /^observa_statement_calls_total\{[^}]*queryid="\Q$e2e_qid\E"[^}]*\} (\S+)$/m;
+is($e2e_exported // 'missing', $e2e_calls, "observa_statement_calls_total of the e2e statement ($e2e_qid) is its calls");
 
 # every e2e sample of the exporter equals what observa.metrics says
 my %exported;

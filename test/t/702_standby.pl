@@ -56,9 +56,13 @@ my %own = (
 		WHERE metric = 'observa_query_duration_seconds_count' AND "table" = 'sb_t' AND operation = 'SELECT'},
 	info => q{SELECT count(*) > 0 FROM observa.info WHERE section = 'table_stats'},
 	snapshots => q{SELECT string_agg(label, ',') FROM observa.snapshots},
+	pg_stat_statements => q{SELECT sum(calls) FROM observa.pg_stat_statements
+		WHERE query LIKE '%sb_marker%' AND query NOT LIKE '%observa.%'},
+	pg_stat_statements_info => q{SELECT stats_reset IS NOT NULL FROM observa.pg_stat_statements_info},
 );
 my %want = (table_stats => 6, statement_stats => 6, slow_queries => 1, tenant_stats => 6,
-	metrics => 6, info => 't', snapshots => 'on_primary');
+	metrics => 6, info => 't', snapshots => 'on_primary', pg_stat_statements => 6,
+	pg_stat_statements_info => 't');
 for my $v (@views)
 {
 	my ($rc, $out, $err) = $standby->psql('postgres', "SELECT count(*) FROM observa.$v");
