@@ -685,13 +685,34 @@ CREATE FUNCTION @extschema@.recommend_indexes(
     OUT queries bigint[],
     OUT calls bigint,
     OUT reason text,
-    OUT replaces regclass[])
+    OUT replaces regclass[],
+    OUT write_overhead float8,
+    OUT update_overhead_pct float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'observa_recommend_indexes_1_1'
 LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.recommend_indexes() IS
 'indexes that the captured workload needs, each proven by hypothetical-index costing';
+
+-- The write cost of the recommended set: per table, and for the whole set
+-- (the row whose schemaname is NULL).
+CREATE FUNCTION @extschema@.recommend_indexes_overhead(
+    OUT schemaname text,
+    OUT relname text,
+    OUT indexes integer,
+    OUT est_size_bytes bigint,
+    OUT write_overhead float8,
+    OUT update_overhead_pct float8,
+    OUT index_bytes_per_s float8,
+    OUT table_bytes_per_s float8,
+    OUT write_heavy boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'observa_recommend_indexes_overhead_1_1'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.recommend_indexes_overhead() IS
+'write and update overhead and bytes of the recommended indexes, per table and for the set';
 
 CREATE FUNCTION @extschema@.reset_advisor()
 RETURNS void
@@ -730,6 +751,18 @@ LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.index_builds() IS
 'index builds queued by create_index(): queued, building, created or failed';
+
+-- The statements that build an index as a DBA would: the definition itself
+-- for a table; for a partitioned table CREATE INDEX ... ON ONLY the parent,
+-- CREATE INDEX CONCURRENTLY on each partition, ALTER INDEX ... ATTACH
+-- PARTITION each (docs/advisor.md).
+CREATE FUNCTION @extschema@.index_build_steps(index_def text)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'observa_index_build_steps_1_1'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.index_build_steps(text) IS
+'the statements that build an index_def: ON ONLY the parent, CONCURRENTLY on each partition, ATTACH PARTITION each';
 
 CREATE FUNCTION @extschema@.create_recommended_indexes(
     dry_run boolean DEFAULT true,
@@ -797,6 +830,7 @@ COMMENT ON FUNCTION @extschema@.advisor_index_effect() IS
 
 GRANT EXECUTE ON FUNCTION @extschema@.advisor_workload() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION @extschema@.recommend_indexes() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.recommend_indexes_overhead() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION @extschema@.advisor_index_effect() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION @extschema@.index_builds() TO pg_read_all_stats;
 
@@ -3263,6 +3297,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.report_html(), @extschema@.report_html_lat
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.version() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.index_build_steps(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.info() TO PUBLIC;
 GRANT SELECT ON @extschema@.info TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_primary(text, text) TO PUBLIC;

@@ -24,6 +24,8 @@
 #include "advisor.h"
 
 double		adv_min_improvement = 20.0;
+double		adv_merge_tolerance = 10.0;
+double		adv_write_heavy = 20.0;
 
 void
 obs_advisor_init(void)
@@ -55,6 +57,20 @@ obs_advisor_init(void)
 							 NULL,
 							 &adv_min_improvement,
 							 20.0, 1.0, 99.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("observa.advisor_merge_tolerance",
+							 "Planner cost increase, in percent, each statement may take when two indexes of a write-heavy table become one.",
+							 "0 turns merging off.",
+							 &adv_merge_tolerance,
+							 10.0, 0.0, 100.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("observa.advisor_write_heavy",
+							 "Share of a table's statements, in percent, that must write for the table to count as write-heavy.",
+							 "Counted in observa.table_stats: INSERT, UPDATE, DELETE and MERGE statements.",
+							 &adv_write_heavy,
+							 20.0, 0.0, 100.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	adv_hypo_init();
@@ -164,6 +180,7 @@ advisor_workload_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 	WorkRow    *rows;
 	int			nrows = 0;
 	int			maxrows;
+	AdvScan		scans[ADV_MAX_SCANS];
 
 	obs_require_preload();
 	obs_init_srf(fcinfo, WORKLOAD_COLS);
@@ -179,14 +196,19 @@ advisor_workload_internal(FunctionCallInfo fcinfo, ObsApiVersion api)
 		AdvQuery   *q = &adv_shared->queries[i];
 		double		calls;
 
+		int			nscans;
+
 		if (!q->used || q->dbid != MyDatabaseId)
 			continue;
+		/* scans grow under the spinlock (capture.c): copy them under it */
 		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		calls = q->calls;
+		nscans = q->nscans;
+		memcpy(scans, q->scans, sizeof(AdvScan) * nscans);
 		SpinLockRelease(&q->mutex);
-		for (int s = 0; s < q->nscans; s++)
+		for (int s = 0; s < nscans; s++)
 		{
-			AdvScan    *sc = &q->scans[s];
+			AdvScan    *sc = &scans[s];
 			int			n = sc->npreds + sc->nsort;
 
 			for (int k = 0; k < n; k++)

@@ -8,7 +8,10 @@
  *					statement, in bounded shared memory
  *	  hypo.c		hypothetical indexes (get_relation_info_hook) and
  *					re-planning of captured examples
- *	  recommend.c	candidates, costing, selection, recommend_indexes()
+ *	  partitions.c	partitioned tables: root mapping, build steps
+ *	  recommend.c	recommend_indexes(): the run, its output
+ *	  colstats.c, distribution.c, candidates.c, select.c, writes.c
+ *					the steps of a run (recommend.h)
  *	  create.c		safe creation through a background worker
  *	  trust.c		which functions and operators an index may hold
  *
@@ -113,8 +116,13 @@ typedef struct AdvQuery
 	int16		nscans;
 	AdvScan		scans[ADV_MAX_SCANS];
 	AdvPlanShape shapes[ADV_PLAN_SHAPES];	/* under mutex, plan_shape.c */
-	/* example: replaced under the exclusive lock */
-	double		example_ms;
+
+	/*
+	 * example: replaced under the exclusive lock.  The execution kept is
+	 * the one whose text and parameters hash lowest, so the same traffic
+	 * keeps the same example whatever order it ran in.
+	 */
+	uint32		example_key;
 	int			example_len;	/* 0: none */
 	char		example[ADV_EXAMPLE_LEN];
 } AdvQuery;
@@ -193,6 +201,8 @@ extern double adv_sample_rate;
 extern int	adv_sample_interval;
 extern int	adv_max_queries;
 extern double adv_min_improvement;
+extern double adv_merge_tolerance;
+extern double adv_write_heavy;
 
 /* capture.c */
 extern void adv_capture_init(void);
@@ -201,6 +211,31 @@ extern void adv_capture_shmem_startup(void);
 extern void adv_capture_executor_start(QueryDesc *queryDesc, int eflags);
 extern void adv_capture_record(const ObsSample *sample);
 extern void adv_lock_attach(void);
+
+/* partitions.c */
+typedef enum AdvStepKind
+{
+	ADV_STEP_BUILD,				/* CREATE INDEX CONCURRENTLY on a table */
+	ADV_STEP_PARENT,			/* CREATE INDEX ... ON ONLY a partitioned table */
+	ADV_STEP_ATTACH				/* ALTER INDEX ... ATTACH PARTITION */
+} AdvStepKind;
+
+typedef struct AdvStep
+{
+	AdvStepKind kind;
+	Oid			relid;			/* table the index is on (ATTACH: the child) */
+	char	   *nspname;		/* its schema: the index's schema too */
+	char	   *index_name;		/* index created (ATTACH: the child's) */
+	char	   *sql;
+} AdvStep;
+
+extern Oid	adv_partition_root(Oid relid);
+extern AttrNumber adv_map_attnum(Oid from, Oid to, AttrNumber attnum);
+extern List *adv_partition_leaves(Oid root);
+extern Node *adv_map_vars(Node *node, Oid from, Oid to);
+extern char *adv_index_name(const char *relname, const char *namecols,
+							const char *keys, const char *where);
+extern List *adv_build_steps(const char *def, IndexStmt *stmt, Oid relid);
 
 /*
  * One classified predicate: the column (or expression of one column) of
@@ -237,6 +272,8 @@ typedef struct AdvCandidate
 	Oid			opclass[ADV_MAX_COLS];
 	bool		desc[ADV_MAX_COLS];
 	List	   *pred;			/* implicit-AND list, or NIL */
+	List	   *partitions;		/* partitioned table: its leaf partitions */
+	double		fraction;		/* share of the table's rows it holds */
 	Oid			fakeoid;
 	double		tuples;			/* index entries */
 	double		pages;
@@ -259,8 +296,10 @@ typedef struct AdvExample
 	ParamListInfo params;
 } AdvExample;
 
+extern uint64 adv_plans_made;
 extern void adv_hypo_init(void);
 extern void adv_estimate_size(AdvCandidate *c, double tuples);
+extern double adv_key_width(AdvCandidate *c);
 extern char *adv_example_search_path(const char *buf, int len);
 extern bool adv_example_prepare(const char *buf, int len, AdvExample *ex);
 extern PlannedStmt *adv_example_plan(AdvExample *ex, List *hypos);

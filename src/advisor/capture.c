@@ -18,18 +18,31 @@
  * access beyond the syscache lookups of operator properties), and the
  * result is folded into one AdvQuery entry per (database, queryid).  A
  * sample counts as the executions of its shape in this backend since the
- * previous sample (1/rate for a shape the backend had not seen).
+ * previous sample (1/rate for a shape the backend had not seen).  The
+ * decision (adv_sample_weight) and the capture of a sampled statement
+ * (capture_statement) are kept in separate functions: only the first is
+ * on every statement's path.
+ *
+ * Partitions: a scan of a partition is recorded as a scan of the root of
+ * its partition tree, with the root's column numbers (syscache lookups and
+ * pg_inherits, on the sampled path only), so that the advisor recommends
+ * one index on the parent (partitions.c).  Later executions add the
+ * predicates and scans an earlier one did not show.
  *
  * Storage: a fixed array of observa.advisor_max_queries entries in shared
  * memory (AdvShared), least recently sampled entry evicted when full.  The
  * example is kept in the entry (ADV_EXAMPLE_LEN bytes: statement text and
  * parameters rendered as text); longer examples are not kept and counted.
- * The slowest sampled execution's example is kept: it is the one an index
- * must help.
+ * The example kept is the sampled execution whose text and parameters
+ * hash lowest: the same set of executions keeps the same example in
+ * whatever order they ran, which makes recommendations repeatable.
  *
  * Locking protocol: adv_shared->lock (an LWLock embedded in the struct).
- *	- look up an entry: lock shared; then update its counters under the
- *	  entry's spinlock (no palloc, no ereport there);
+ *	- look up an entry: lock shared; then update its counters, and add
+ *	  predicates or scans a later execution showed, under the entry's
+ *	  spinlock (no palloc, no ereport there);
+ *	- read an entry's scans and predicates: lock shared and the entry's
+ *	  spinlock, or lock exclusive;
  *	- create or evict an entry, replace an example, reset, and touch the
  *	  create slots or created-index records: lock exclusive.
  * The example text is rendered (palloc, output functions) before the
@@ -106,6 +119,8 @@ typedef struct AdvCapture
 	int			nscans;
 	AdvScan		scans[ADV_MAX_SCANS];
 	PlannedStmt *pstmt;
+	Oid			target;			/* DML target (partition root) */
+	uint64		updated_cols;	/* columns an UPDATE sets */
 	uint64		plan_fp;		/* plan-shape fingerprint (plan_shape.c) */
 	TimestampTz started;		/* the statement's start */
 } AdvCapture;
@@ -408,6 +423,29 @@ adv_scan_quals(Plan *plan, Index *scanrelid)
 	return quals;
 }
 
+/* a hash of a value's bytes (compressed or external values hash alike) */
+static uint32
+datum_hash(Datum value, bool isnull, int16 typlen, bool byval)
+{
+	if (isnull)
+		return 1;
+	if (byval)
+		return hash_bytes((const unsigned char *) &value, sizeof(Datum));
+	if (typlen == -1)
+	{
+		struct varlena *v = (struct varlena *) DatumGetPointer(value);
+
+		if (VARATT_IS_EXTENDED(v))
+			return 2;
+		return hash_bytes((const unsigned char *) VARDATA_ANY(v),
+						  VARSIZE_ANY_EXHDR(v));
+	}
+	if (typlen > 0)
+		return hash_bytes((const unsigned char *) DatumGetPointer(value), typlen);
+	return hash_bytes((const unsigned char *) DatumGetCString(value),
+					  strlen(DatumGetCString(value)));
+}
+
 static uint32
 const_hash(Expr *e)
 {
@@ -417,24 +455,7 @@ const_hash(Expr *e)
 	if (e == NULL || !IsA(e, Const))
 		return 0;
 	c = (Const *) e;
-	if (c->constisnull)
-		return 1;
-	if (c->constbyval)
-		return hash_bytes((const unsigned char *) &c->constvalue, sizeof(Datum));
-	if (c->constlen == -1)
-	{
-		struct varlena *v = (struct varlena *) DatumGetPointer(c->constvalue);
-
-		if (VARATT_IS_EXTENDED(v))
-			return 2;
-		return hash_bytes((const unsigned char *) VARDATA_ANY(v),
-						  VARSIZE_ANY_EXHDR(v));
-	}
-	if (c->constlen > 0)
-		return hash_bytes((const unsigned char *) DatumGetPointer(c->constvalue),
-						  c->constlen);
-	return hash_bytes((const unsigned char *) DatumGetCString(c->constvalue),
-					  strlen(DatumGetCString(c->constvalue)));
+	return datum_hash(c->constvalue, c->constisnull, c->constlen, c->constbyval);
 }
 
 static AdvScan *
@@ -479,9 +500,9 @@ resolve_column(Plan *plan, Expr *e, PlannedStmt *pstmt, Oid *relid,
 			if (v->varno != (int) ((Scan *) plan)->scanrelid || v->varattno <= 0)
 				return false;
 			rte = rt_fetch(v->varno, pstmt->rtable);
-			*relid = rte->relid;
-			*attnum = v->varattno;
-			return true;
+			*relid = adv_partition_root(rte->relid);
+			*attnum = adv_map_attnum(rte->relid, *relid, v->varattno);
+			return *attnum != InvalidAttrNumber;
 		}
 		if (child == NULL)
 			return false;
@@ -532,6 +553,42 @@ capture_sort(AdvCapture *cap, Limit *limit)
 	}
 }
 
+/* one classified qual of a scan, added to the scan's predicates */
+static void
+capture_pred(AdvScan *scan, const AdvQual *q, AttrNumber attnum)
+{
+	AdvPred    *p = NULL;
+
+	for (int i = 0; i < scan->npreds; i++)
+		if (scan->preds[i].attnum == attnum && scan->preds[i].cls == q->cls)
+			return;
+	if (scan->npreds >= ADV_MAX_PREDS)
+		return;
+	p = &scan->preds[scan->npreds++];
+	p->attnum = attnum;
+	p->cls = q->cls;
+	p->count = 1;
+	if (IsA(q->colexpr, FuncExpr))
+		p->funcid = ((FuncExpr *) q->colexpr)->funcid;
+	if (!IsA(q->colexpr, Var))
+		p->flags |= ADV_PF_EXPR;
+	if (q->is_const)
+	{
+		p->flags |= ADV_PF_CONST;
+		p->consthash = const_hash(q->value);
+	}
+}
+
+/* the table a scan's RTE is recorded under: tables, matviews, partitions */
+static Oid
+captured_table(RangeTblEntry *rte)
+{
+	if (rte->rtekind != RTE_RELATION || rte->relid < FirstNormalObjectId ||
+		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW))
+		return InvalidOid;
+	return adv_partition_root(rte->relid);
+}
+
 static bool capture_walker(PlanState *ps, void *context);
 
 static bool
@@ -550,11 +607,10 @@ capture_walker(PlanState *ps, void *context)
 	if (scanrelid > 0)
 	{
 		RangeTblEntry *rte = rt_fetch(scanrelid, cap->pstmt->rtable);
+		Oid			table = captured_table(rte);
 		AdvScan    *scan;
 
-		if (rte->rtekind == RTE_RELATION && rte->relid >= FirstNormalObjectId &&
-			(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW) &&
-			(scan = capture_scan(cap, rte->relid)) != NULL)
+		if (OidIsValid(table) && (scan = capture_scan(cap, table)) != NULL)
 		{
 			if (ps->instrument)
 			{
@@ -565,36 +621,64 @@ capture_walker(PlanState *ps, void *context)
 			foreach(lc, quals)
 			{
 				AdvQual		q;
-				AdvPred    *p = NULL;
+				AttrNumber	att;
 
 				if (!adv_classify_qual((Expr *) lfirst(lc), scanrelid, &q))
 					continue;
-				for (int i = 0; i < scan->npreds; i++)
-					if (scan->preds[i].attnum == q.attnum &&
-						scan->preds[i].cls == q.cls)
-						p = &scan->preds[i];
-				if (p == NULL)
-				{
-					if (scan->npreds >= ADV_MAX_PREDS)
-						continue;
-					p = &scan->preds[scan->npreds++];
-					p->attnum = q.attnum;
-					p->cls = q.cls;
-					p->count = 1;
-					if (IsA(q.colexpr, FuncExpr))
-						p->funcid = ((FuncExpr *) q.colexpr)->funcid;
-					if (!IsA(q.colexpr, Var))
-						p->flags |= ADV_PF_EXPR;
-					if (q.is_const)
-					{
-						p->flags |= ADV_PF_CONST;
-						p->consthash = const_hash(q.value);
-					}
-				}
+				att = adv_map_attnum(rte->relid, table, q.attnum);
+				if (att != InvalidAttrNumber)
+					capture_pred(scan, &q, att);
 			}
 		}
 	}
 	return planstate_tree_walker(ps, capture_walker, context);
+}
+
+/* this statement's part of its (non-NULL) source text: offset and length */
+static void
+stmt_span(const ObsSample *sample, int *loc, int *len)
+{
+	*loc = sample->stmt_location;
+	*len = sample->stmt_len;
+	if (*loc < 0 || *loc > (int) strlen(sample->source_text))
+		*loc = 0;
+	if (*len <= 0)
+		*len = strlen(sample->source_text + *loc);
+}
+
+/*
+ * The key that picks the example kept: a hash of the statement's text and
+ * of its parameters' values (no output functions: this runs for every
+ * sampled execution).
+ */
+static uint32
+example_key(const ObsSample *sample)
+{
+	const char *text = sample->source_text;
+	int			loc;
+	int			len;
+	uint32		h;
+	ParamListInfo params = sample->params;
+
+	if (text == NULL)
+		return 0;
+	stmt_span(sample, &loc, &len);
+	h = hash_bytes((const unsigned char *) text + loc, len);
+	if (params && params->paramFetch == NULL)
+	{
+		for (int i = 0; i < params->numParams; i++)
+		{
+			ParamExternData *prm = &params->params[i];
+			int16		typlen;
+			bool		byval;
+
+			if (!OidIsValid(prm->ptype))
+				continue;
+			get_typlenbyval(prm->ptype, &typlen, &byval);
+			h = hash_combine(h, datum_hash(prm->value, prm->isnull, typlen, byval));
+		}
+	}
+	return h;
 }
 
 /*
@@ -608,18 +692,15 @@ static int
 render_example(const ObsSample *sample, char *buf)
 {
 	const char *text = sample->source_text;
-	int			loc = sample->stmt_location;
-	int			len = sample->stmt_len;
+	int			loc;
+	int			len;
 	int			off = 0;
 	int16		nparams = 0;
 	ParamListInfo params = sample->params;
 
 	if (text == NULL)
 		return 0;
-	if (loc < 0 || loc > (int) strlen(text))
-		loc = 0;
-	if (len <= 0)
-		len = strlen(text + loc);
+	stmt_span(sample, &loc, &len);
 	if (len + 64 > ADV_EXAMPLE_LEN)
 		return 0;
 	memcpy(buf, &len, sizeof(int32));
@@ -710,6 +791,46 @@ render_example_guarded(const ObsSample *sample, char *buf)
 	return re.len;
 }
 
+/*
+ * A scan of this execution into the entry's scan of the same table: rows,
+ * predicate counts, and predicates not seen before (so the entry holds
+ * the union of what its executions showed, whatever their order).
+ * Caller holds the entry's spinlock.
+ */
+static void
+fold_scan(AdvScan *qs, const AdvScan *cs)
+{
+	qs->rows_removed += cs->rows_removed;
+	qs->rows_out += cs->rows_out;
+	for (int i = 0; i < cs->npreds; i++)
+	{
+		const AdvPred *cp = &cs->preds[i];
+		AdvPred    *p = NULL;
+
+		for (int j = 0; j < qs->npreds; j++)
+			if (qs->preds[j].attnum == cp->attnum && qs->preds[j].cls == cp->cls)
+				p = &qs->preds[j];
+		if (p == NULL)
+		{
+			if (qs->npreds >= ADV_MAX_PREDS)
+				continue;
+			p = &qs->preds[qs->npreds];
+			*p = *cp;
+			p->count = 0;
+			qs->npreds++;
+		}
+		p->count++;
+		if (p->consthash != cp->consthash || ((p->flags ^ cp->flags) & ADV_PF_CONST))
+			p->flags |= ADV_PF_VARIES;
+	}
+	if (qs->nsort == 0 && cs->nsort > 0)
+	{
+		qs->nsort = cs->nsort;
+		memcpy(qs->sort_att, cs->sort_att, sizeof(qs->sort_att));
+		memcpy(qs->sort_desc, cs->sort_desc, sizeof(qs->sort_desc));
+	}
+}
+
 /* fold one execution into an entry; caller holds the entry's spinlock */
 static void
 fold_counts(AdvQuery *q, const AdvCapture *cap, const ObsSample *sample,
@@ -726,25 +847,21 @@ fold_counts(AdvQuery *q, const AdvCapture *cap, const ObsSample *sample,
 	for (int s = 0; s < cap->nscans; s++)
 	{
 		const AdvScan *cs = &cap->scans[s];
+		AdvScan    *qs = NULL;
 
 		for (int t = 0; t < q->nscans; t++)
+			if (q->scans[t].relid == cs->relid)
+				qs = &q->scans[t];
+		if (qs == NULL)
 		{
-			AdvScan    *qs = &q->scans[t];
-
-			if (qs->relid != cs->relid)
+			if (q->nscans >= ADV_MAX_SCANS)
 				continue;
-			qs->rows_removed += cs->rows_removed;
-			qs->rows_out += cs->rows_out;
-			for (int i = 0; i < cs->npreds; i++)
-				for (int j = 0; j < qs->npreds; j++)
-					if (qs->preds[j].attnum == cs->preds[i].attnum &&
-						qs->preds[j].cls == cs->preds[i].cls)
-					{
-						qs->preds[j].count++;
-						if (qs->preds[j].consthash != cs->preds[i].consthash)
-							qs->preds[j].flags |= ADV_PF_VARIES;
-					}
+			qs = &q->scans[q->nscans];
+			memset(qs, 0, sizeof(AdvScan));
+			qs->relid = cs->relid;
+			q->nscans++;
 		}
+		fold_scan(qs, cs);
 	}
 }
 
@@ -788,36 +905,107 @@ find_entry(Oid dbid, uint64 queryid)
 	return NULL;
 }
 
+/* the columns an UPDATE sets, as attnums 1..64 of the table it is recorded under */
+static uint64
+updated_columns(const ObsSample *sample, Oid table)
+{
+	RangeTblEntry *rte;
+	uint64		cols = 0;
+	int			k = -1;
+
+	if (sample->operation != OBS_OP_UPDATE || sample->pstmt->resultRelations == NIL)
+		return 0;
+	rte = rt_fetch(linitial_int(sample->pstmt->resultRelations),
+				   sample->pstmt->rtable);
+	while ((k = bms_next_member(rte->updatedCols, k)) >= 0)
+	{
+		AttrNumber	att = adv_map_attnum(rte->relid, table,
+										 k + FirstLowInvalidHeapAttributeNumber);
+
+		if (att >= 1 && att <= 64)
+			cols |= UINT64CONST(1) << (att - 1);
+	}
+	return cols;
+}
+
+/* a free or the least recently sampled entry; lock held exclusive */
+static AdvQuery *
+claim_entry(void)
+{
+	AdvQuery   *victim = NULL;
+
+	for (int i = 0; i < adv_shared->max_queries; i++)
+	{
+		AdvQuery   *c = &adv_shared->queries[i];
+
+		if (!c->used)
+			return c;
+		if (victim == NULL || c->last_used < victim->last_used)
+			victim = c;
+	}
+	adv_shared->evictions++;
+	return victim;
+}
+
+/* a new entry for this statement; lock held exclusive */
+static AdvQuery *
+create_entry(const ObsSample *sample, const AdvCapture *cap, double weight)
+{
+	AdvQuery   *q = claim_entry();
+
+	OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
+	q->used = true;
+	q->dbid = sample->dbid;
+	q->queryid = sample->queryid;
+	q->userid = sample->userid;
+	q->calls = 0;
+	q->sampled = 0;
+	q->total_ms = 0;
+	q->dml_rows = 0;
+	q->operation = (uint8) sample->operation;
+	q->target_relid = cap->target;
+	q->updated_cols = cap->updated_cols;
+	q->nscans = 0;
+	q->example_len = 0;
+	q->example_key = 0;
+	memset(q->shapes, 0, sizeof(q->shapes));
+	fold_counts(q, cap, sample, weight);
+	SpinLockRelease(&q->mutex);
+	return q;
+}
+
 /*
- * Record a sampled statement.  Only statements picked at ExecutorStart,
- * ended without error, with a queryid.
+ * Capture one sampled, successful statement: walk its plan, fold it into
+ * its entry (shared lock and the entry's spinlock in the common case),
+ * and when it is new or its example should be replaced, render the
+ * example and take the lock exclusive.
  */
-void
-adv_capture_record(const ObsSample *sample)
+static void
+capture_statement(const ObsSample *sample)
 {
 	AdvCapture	cap;
 	AdvQuery   *q;
 	bool		need_example = false;
 	char	   *example = NULL;
 	int			example_len = 0;
+	uint32		key;
 	double		weight;
 
-	if (sample->query_desc == NULL || sample->query_desc != sampled_qd)
-		return;
-	sampled_qd = NULL;
-	if (sample->failed || sample->queryid == 0 || adv_shared == NULL ||
-		sample->query_desc->planstate == NULL)
-		return;
 	adv_lock_attach();
-
 	memset(&cap, 0, sizeof(cap));
 	cap.pstmt = sample->pstmt;
 	(void) capture_walker(sample->query_desc->planstate, &cap);
 	if (cap.nscans == 0 && !OidIsValid(sample->target_relid))
 		return;
+	if (OidIsValid(sample->target_relid))
+	{
+		cap.target = adv_partition_root(sample->target_relid);
+		cap.updated_cols = updated_columns(sample, cap.target);
+	}
 	cap.plan_fp = adv_plan_fingerprint(sample->pstmt);
 	cap.started = GetCurrentStatementStartTimestamp();
 	weight = sampled_weight;
+	key = example_key(sample);
 
 	/* common case: the entry exists and keeps its example */
 	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_SHARED);
@@ -826,8 +1014,7 @@ adv_capture_record(const ObsSample *sample)
 	{
 		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
 		fold_counts(q, &cap, sample, weight);
-		need_example = (q->example_len == 0 ||
-						sample->duration_ms > q->example_ms);
+		need_example = (q->example_len == 0 || key < q->example_key);
 		SpinLockRelease(&q->mutex);
 	}
 	adv_shared->clock++;		/* racy increments are fine: LRU hint */
@@ -843,72 +1030,12 @@ adv_capture_record(const ObsSample *sample)
 	if (q == NULL)
 		q = find_entry(sample->dbid, sample->queryid);
 	if (q == NULL)
-	{
-		AdvQuery   *victim = NULL;
-
-		for (int i = 0; i < adv_shared->max_queries; i++)
-		{
-			AdvQuery   *c = &adv_shared->queries[i];
-
-			if (!c->used)
-			{
-				victim = c;
-				break;
-			}
-			if (victim == NULL || c->last_used < victim->last_used)
-				victim = c;
-		}
-		if (victim->used)
-			adv_shared->evictions++;
-		q = victim;
-		OBS_SPIN_ACQUIRE(adv_lock_id, &q->mutex);
-		q->used = true;
-		q->dbid = sample->dbid;
-		q->queryid = sample->queryid;
-		q->userid = sample->userid;
-		q->calls = 0;
-		q->sampled = 0;
-		q->total_ms = 0;
-		q->dml_rows = 0;
-		q->operation = (uint8) sample->operation;
-		q->target_relid = sample->target_relid;
-		q->updated_cols = 0;
-		q->nscans = cap.nscans;
-		memcpy(q->scans, cap.scans, sizeof(AdvScan) * cap.nscans);
-		for (int s = 0; s < q->nscans; s++)
-		{
-			q->scans[s].rows_removed = 0;
-			q->scans[s].rows_out = 0;
-			for (int i = 0; i < q->scans[s].npreds; i++)
-				q->scans[s].preds[i].count = 0;
-		}
-		q->example_len = 0;
-		q->example_ms = 0;
-		memset(q->shapes, 0, sizeof(q->shapes));
-		fold_counts(q, &cap, sample, weight);
-		SpinLockRelease(&q->mutex);
-
-		if (sample->operation == OBS_OP_UPDATE && sample->pstmt->resultRelations)
-		{
-			RangeTblEntry *rte = rt_fetch(linitial_int(sample->pstmt->resultRelations),
-										  sample->pstmt->rtable);
-			int			k = -1;
-
-			while ((k = bms_next_member(rte->updatedCols, k)) >= 0)
-			{
-				int			att = k + FirstLowInvalidHeapAttributeNumber;
-
-				if (att >= 1 && att <= 64)
-					q->updated_cols |= UINT64CONST(1) << (att - 1);
-			}
-		}
-	}
-	if (example_len > 0 &&
-		(q->example_len == 0 || sample->duration_ms >= q->example_ms))
+		q = create_entry(sample, &cap, weight);
+	if (example_len > 0 && (q->example_len == 0 || key < q->example_key))
 	{
 		memcpy(q->example, example, example_len);
 		q->example_len = example_len;
-		q->example_ms = sample->duration_ms;
+		q->example_key = key;
 		/* the example is re-planned as the role that ran it */
 		q->userid = sample->userid;
 	}
@@ -916,4 +1043,20 @@ adv_capture_record(const ObsSample *sample)
 		adv_shared->examples_too_long++;
 	LWLockRelease(&adv_shared->lock);
 	pfree(example);
+}
+
+/*
+ * Record a statement: only those picked at ExecutorStart that ended
+ * without error and have a queryid are captured.
+ */
+void
+adv_capture_record(const ObsSample *sample)
+{
+	if (sample->query_desc == NULL || sample->query_desc != sampled_qd)
+		return;
+	sampled_qd = NULL;
+	if (sample->failed || sample->queryid == 0 || adv_shared == NULL ||
+		sample->query_desc->planstate == NULL)
+		return;
+	capture_statement(sample);
 }

@@ -36,6 +36,17 @@
  * meanwhile), checks that the index is still invalid and on the queued
  * table, and starts DROP INDEX CONCURRENTLY of it.
  *
+ * A partitioned table's index is built as a DBA builds one (partitions.c,
+ * adv_build_steps): CREATE INDEX ... ON ONLY the parent, CREATE INDEX
+ * CONCURRENTLY on each leaf partition, ALTER INDEX ... ATTACH PARTITION
+ * each.  The worker checks each CREATE INDEX step as it checks a table's
+ * statement (its name, its table resolved and locked, trusted keys) and
+ * runs the checked statement, each step a top-level statement in its own
+ * transaction.  When a step fails it drops every index this build
+ * created, each by OID after checking it is still on the table it was
+ * built on: the parent's first (DROP INDEX; it takes the partition indexes
+ * attached to it along), then the partitions' left, concurrently.
+ *
  * After a successful build the worker records the index with the table's
  * captured statements' sampled latency at queueing time;
  * observa.advisor_index_effect() compares it with their latency since.
@@ -55,6 +66,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "funcapi.h"
@@ -225,56 +237,16 @@ return_row(FunctionCallInfo fcinfo, const char *name, const char *status,
 }
 
 /*
- * observa_create_index serves 1.0's SQL and observa_create_index_1_1
- * 1.1's; the shape (index_name, status, detail) is the same.
+ * The checked IndexStmt of argument 0: not NULL, not too long, exactly one
+ * CREATE INDEX CONCURRENTLY statement that names its index.
  */
-#define CREATE_INDEX_COLS 3
-
-static Datum create_index_internal(FunctionCallInfo fcinfo);
-
-PG_FUNCTION_INFO_V1(observa_create_index);
-PG_FUNCTION_INFO_V1(observa_create_index_1_1);
-
-Datum
-observa_create_index(PG_FUNCTION_ARGS)
-{
-	obs_check_result_columns(fcinfo, CREATE_INDEX_COLS);
-	return create_index_internal(fcinfo);
-}
-
-Datum
-observa_create_index_1_1(PG_FUNCTION_ARGS)
-{
-	obs_check_result_columns(fcinfo, CREATE_INDEX_COLS);
-	return create_index_internal(fcinfo);
-}
-
-static Datum
-create_index_internal(FunctionCallInfo fcinfo)
+static IndexStmt *
+parse_index_def(FunctionCallInfo fcinfo, char **def_out)
 {
 	char	   *def;
 	List	   *raw;
 	IndexStmt  *stmt;
-	Oid			relid;
-	Oid			nsp;
-	char		relkind;
-	bool		valid;
-	char	   *equiv;
-	char	   *nspname;
-	bool		drop_first;
-	int			slotno = -1;
-	AdvCreateSlot *slot;
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-	pid_t		pid;
-	Datum		result;
 
-	obs_require_preload();
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("observa.create_index() cannot run on a standby"),
-				 errhint("Create indexes on the primary, which replicates them; on a standby, observa.recommend_indexes() lists what its own workload needs.")));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -307,16 +279,100 @@ create_index_internal(FunctionCallInfo fcinfo)
 				 errmsg("index_def must name the index"),
 				 errhint("Write CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON ...")));
 
-	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
-	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+	*def_out = def;
+	return stmt;
+}
+
+/* a table, materialized view or partitioned table; WRONG_OBJECT_TYPE else */
+static void
+check_kind(Oid relid)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW &&
+		relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table or materialized view",
 						get_rel_name(relid))));
-	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
-					   get_rel_name(relid));
+}
+
+/*
+ * The caller must own the table, and for a partitioned table every
+ * partition too: the worker builds an index on each of them.
+ */
+static void
+check_owner(Oid relid)
+{
+	List	   *members = list_make1_oid(relid);
+	ListCell   *lc;
+
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		members = find_all_inheritors(relid, AccessShareLock, NULL);
+	foreach(lc, members)
+	{
+		Oid			m = lfirst_oid(lc);
+
+		if (!object_ownercheck(RelationRelationId, m, GetUserId()))
+			aclcheck_error(ACLCHECK_NOT_OWNER,
+						   get_relkind_objtype(get_rel_relkind(m)),
+						   get_rel_name(m));
+	}
+}
+
+/*
+ * observa_create_index serves 1.0's SQL and observa_create_index_1_1
+ * 1.1's; the shape (index_name, status, detail) is the same.
+ */
+#define CREATE_INDEX_COLS 3
+
+static Datum create_index_internal(FunctionCallInfo fcinfo);
+
+PG_FUNCTION_INFO_V1(observa_create_index);
+PG_FUNCTION_INFO_V1(observa_create_index_1_1);
+
+Datum
+observa_create_index(PG_FUNCTION_ARGS)
+{
+	obs_check_result_columns(fcinfo, CREATE_INDEX_COLS);
+	return create_index_internal(fcinfo);
+}
+
+Datum
+observa_create_index_1_1(PG_FUNCTION_ARGS)
+{
+	obs_check_result_columns(fcinfo, CREATE_INDEX_COLS);
+	return create_index_internal(fcinfo);
+}
+
+static Datum
+create_index_internal(FunctionCallInfo fcinfo)
+{
+	char	   *def;
+	IndexStmt  *stmt;
+	Oid			relid;
+	Oid			nsp;
+	bool		valid;
+	char	   *equiv;
+	char	   *nspname;
+	bool		drop_first;
+	int			slotno = -1;
+	AdvCreateSlot *slot;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+	Datum		result;
+
+	obs_require_preload();
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("observa.create_index() cannot run on a standby"),
+				 errhint("Create indexes on the primary, which replicates them; on a standby, observa.recommend_indexes() lists what its own workload needs.")));
+	stmt = parse_index_def(fcinfo, &def);
+	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
+	check_kind(relid);
+	check_owner(relid);
 	check_trusted(relid, stmt, def);
 
 	nsp = get_rel_namespace(relid);
@@ -428,6 +484,37 @@ create_index_internal(FunctionCallInfo fcinfo)
 	PG_RETURN_DATUM(result);
 }
 
+/*
+ * observa.index_build_steps(index_def): the statements that build the
+ * index as a DBA would (partitions.c), one row each, ready for \\gexec.
+ * Reads only the catalogs.
+ */
+PG_FUNCTION_INFO_V1(observa_index_build_steps_1_1);
+
+Datum
+observa_index_build_steps_1_1(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *def;
+	IndexStmt  *stmt;
+	Oid			relid;
+	ListCell   *lc;
+
+	obs_require_preload();
+	stmt = parse_index_def(fcinfo, &def);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
+	check_kind(relid);
+	foreach(lc, adv_build_steps(def, stmt, relid))
+	{
+		Datum		value = CStringGetTextDatum(((AdvStep *) lfirst(lc))->sql);
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
+}
+
 /* ---------- worker side ---------- */
 
 static MemoryContext build_cxt = NULL;
@@ -440,6 +527,7 @@ typedef struct BuildJob
 	char		nspname[NAMEDATALEN];
 	char		idxname[NAMEDATALEN];
 	bool		dropped;		/* drop_invalid(): an index was dropped */
+	bool		partitioned;	/* the table is partitioned */
 } BuildJob;
 
 /* run one planned statement as a client's top-level statement would run */
@@ -542,41 +630,56 @@ build_index(void *arg)
 }
 
 /*
- * Drop the invalid index of the job's name on the job's table, by OID, in
- * this transaction: lock the table and the index as DROP INDEX
- * CONCURRENTLY does (nothing can validate, rename or drop it meanwhile),
- * check that it is still invalid and on the table, then start DROP INDEX
- * CONCURRENTLY of it.  A valid index, or one on another table, is left.
+ * Drop the index nspname.idxname if it is still on table relid (and,
+ * with only_invalid, still invalid), by OID, in this transaction: lock
+ * the table and the index as DROP INDEX CONCURRENTLY does (nothing can
+ * validate, rename or drop it meanwhile), check, then run DROP INDEX
+ * (CONCURRENTLY unless the index is partitioned, which cannot be dropped
+ * so).  True when it was dropped.
  */
-static void
-drop_invalid(void *arg)
+static bool
+drop_index_checked(Oid relid, const char *nspname, const char *idxname,
+				   bool only_invalid)
 {
-	BuildJob   *job = (BuildJob *) arg;
-	Oid			nsp = get_namespace_oid(job->nspname, true);
-	Oid			idx = OidIsValid(nsp) ? get_relname_relid(job->idxname, nsp) : InvalidOid;
+	Oid			nsp = get_namespace_oid(nspname, true);
+	Oid			idx = OidIsValid(nsp) ? get_relname_relid(idxname, nsp) : InvalidOid;
 	HeapTuple	tup;
-	bool		invalid = false;
+	bool		ours = false;
 	char	   *name;
 
 	if (!OidIsValid(idx))
-		return;
-	LockRelationOid(job->relid, ShareUpdateExclusiveLock);
+		return false;
+	LockRelationOid(relid, ShareUpdateExclusiveLock);
 	LockRelationOid(idx, ShareUpdateExclusiveLock);
 	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
 	if (HeapTupleIsValid(tup))
 	{
 		Form_pg_index form = (Form_pg_index) GETSTRUCT(tup);
 
-		invalid = (form->indrelid == job->relid && !form->indisvalid);
+		ours = (form->indrelid == relid && !(only_invalid && form->indisvalid));
 		ReleaseSysCache(tup);
 	}
 	name = get_rel_name(idx);
-	if (!invalid || name == NULL)
-		return;
-	exec_toplevel(psprintf("DROP INDEX CONCURRENTLY %s",
+	if (!ours || name == NULL)
+		return false;
+	exec_toplevel(psprintf("DROP INDEX %s%s",
+						   get_rel_relkind(idx) == RELKIND_PARTITIONED_INDEX ? "" : "CONCURRENTLY ",
 						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
 													  name)));
-	job->dropped = true;
+	return true;
+}
+
+/*
+ * Drop the invalid index of the job's name on the job's table; a valid
+ * index, or one on another table, is left.
+ */
+static void
+drop_invalid(void *arg)
+{
+	BuildJob   *job = (BuildJob *) arg;
+
+	if (drop_index_checked(job->relid, job->nspname, job->idxname, true))
+		job->dropped = true;
 }
 
 /* run fn in its own transaction(s); false and the message on error */
@@ -628,6 +731,203 @@ drop_if_invalid(BuildJob *job)
 							msg, sizeof(msg)))
 		return false;
 	return job->dropped;
+}
+
+/* ---------- partitioned tables ---------- */
+
+/* one step of a partitioned build (partitions.c), and what it did */
+typedef struct StepJob
+{
+	BuildJob   *job;
+	AdvStep    *step;
+	List	   *steps;			/* plan_steps: the steps, in steps_cxt */
+	MemoryContext steps_cxt;
+	bool		existed;		/* run_step: its index existed before */
+	bool		dropped;		/* drop_created: dropped it */
+} StepJob;
+
+/* in a transaction: check the queued statement, then plan its steps */
+static void
+plan_steps(void *arg)
+{
+	StepJob    *sj = (StepJob *) arg;
+	RawStmt    *rs;
+	MemoryContext old;
+	List	   *raw;
+
+	(void) verified_statement(sj->job, &rs);
+	old = MemoryContextSwitchTo(sj->steps_cxt);
+	raw = raw_parser(sj->job->sql, RAW_PARSE_DEFAULT);
+	sj->steps = adv_build_steps(sj->job->sql,
+								(IndexStmt *) linitial_node(RawStmt, raw)->stmt,
+								sj->job->relid);
+	MemoryContextSwitchTo(old);
+}
+
+/* the index of a step's name in its schema, or InvalidOid */
+static Oid
+step_index(AdvStep *st)
+{
+	Oid			nsp = get_namespace_oid(st->nspname, true);
+
+	return OidIsValid(nsp) ? get_relname_relid(st->index_name, nsp) : InvalidOid;
+}
+
+/*
+ * A CREATE INDEX step checked as verified_statement checks the queued
+ * one: one CREATE INDEX, CONCURRENTLY exactly for a partition's build, of
+ * the step's index name, on the step's table (resolved and locked), its
+ * schema pinned, transformed, with trusted keys and predicate.
+ */
+static IndexStmt *
+verified_step(AdvStep *st, const char *sql, RawStmt **rs_out)
+{
+	List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	RawStmt    *rs;
+	IndexStmt  *stmt;
+	char	   *reason;
+
+	if (list_length(raw) != 1 || !IsA(linitial_node(RawStmt, raw)->stmt, IndexStmt))
+		refuse_job("a step is not exactly one CREATE INDEX statement");
+	rs = linitial_node(RawStmt, raw);
+	stmt = (IndexStmt *) rs->stmt;
+	if (stmt->concurrent != (st->kind == ADV_STEP_BUILD) ||
+		stmt->idxname == NULL || strcmp(stmt->idxname, st->index_name) != 0)
+		refuse_job("a step does not create the index it names");
+	if (RangeVarGetRelid(stmt->relation, ShareUpdateExclusiveLock, true) != st->relid)
+		refuse_job("a step's table is no longer the partition it was planned for");
+	stmt->relation->schemaname = get_namespace_name(get_rel_namespace(st->relid));
+	stmt->relation->catalogname = NULL;
+	stmt = transformIndexStmt(st->relid, stmt, sql);
+	if ((reason = adv_index_untrusted(stmt, st->relid)) != NULL)
+		refuse_job(psprintf("it uses %s", reason));
+	*rs_out = rs;
+	return stmt;
+}
+
+/* in a transaction: run one step, noting whether its index existed */
+static void
+run_step(void *arg)
+{
+	StepJob    *sj = (StepJob *) arg;
+	AdvStep    *st = sj->step;
+	RawStmt    *rs;
+	IndexStmt  *stmt;
+	PlannedStmt *ps;
+
+	if (st->kind == ADV_STEP_ATTACH)
+	{
+		exec_toplevel(st->sql);
+		return;
+	}
+	sj->existed = OidIsValid(step_index(st));
+	stmt = verified_step(st, st->sql, &rs);
+	ps = makeNode(PlannedStmt);
+	ps->commandType = CMD_UTILITY;
+	ps->canSetTag = true;
+	ps->utilityStmt = (Node *) stmt;
+	ps->stmt_location = rs->stmt_location;
+	ps->stmt_len = rs->stmt_len;
+	run_portal(st->sql, list_make1(ps), CMDTAG_CREATE_INDEX);
+}
+
+/* in a transaction: drop the index a step created, if still on its table */
+static void
+drop_created(void *arg)
+{
+	StepJob    *sj = (StepJob *) arg;
+	AdvStep    *st = sj->step;
+
+	if (drop_index_checked(st->relid, st->nspname, st->index_name, false))
+		sj->dropped = true;
+}
+
+/*
+ * After a failed step: drop every index this build created, the
+ * partitioned ones first (each takes the partition indexes attached to
+ * it along), then the partitions' left.  Returns how many went.
+ */
+static int
+clean_up(BuildJob *job, List *created)
+{
+	int			dropped = 0;
+	ListCell   *lc;
+
+	for (int pass = 0; pass < 2; pass++)
+		foreach(lc, created)
+		{
+			StepJob		sj;
+			char		msg[256];
+
+			memset(&sj, 0, sizeof(sj));
+			sj.job = job;
+			sj.step = lfirst(lc);
+			if ((sj.step->kind == ADV_STEP_PARENT) != (pass == 0))
+				continue;
+			if (!run_in_transaction(drop_created, &sj, "observa: drop a failed build's index",
+									msg, sizeof(msg)))
+				continue;
+			/* gone already: it went with its parent index */
+			if (sj.dropped || pass == 1)
+				dropped++;
+		}
+	return dropped;
+}
+
+/*
+ * Build a partitioned table's index step by step; the message says what
+ * was built, or the error, the step and what was dropped.
+ */
+static bool
+build_partitioned(BuildJob *job, char *msg, int msglen)
+{
+	StepJob		sj;
+	List	   *created = NIL;
+	int			nbuilt = 0;
+	ListCell   *lc;
+
+	memset(&sj, 0, sizeof(sj));
+	sj.job = job;
+	sj.steps_cxt = AllocSetContextCreate(TopMemoryContext, "observa build steps",
+										 ALLOCSET_DEFAULT_SIZES);
+	if (!run_in_transaction(plan_steps, &sj, job->sql, msg, msglen))
+		return false;
+	foreach(lc, sj.steps)
+	{
+		char		err[512];
+		int			ndropped;
+
+		sj.step = lfirst(lc);
+		sj.existed = true;
+		if (run_in_transaction(run_step, &sj, sj.step->sql, err, sizeof(err)))
+		{
+			if (!sj.existed)
+				created = lappend(created, sj.step);
+			nbuilt += (sj.step->kind == ADV_STEP_BUILD);
+			continue;
+		}
+		if (!sj.existed)
+			created = lappend(created, sj.step);
+		ndropped = clean_up(job, created);
+		snprintf(msg, msglen, "%s (at step %d of %d: %s); the %d index%s it had created %s dropped",
+				 err, foreach_current_index(lc) + 1, list_length(sj.steps), sj.step->sql,
+				 ndropped, ndropped == 1 ? "" : "es", ndropped == 1 ? "was" : "were");
+		return false;
+	}
+	snprintf(msg, msglen,
+			 "index built concurrently on %d partition%s and attached to the parent",
+			 nbuilt, nbuilt == 1 ? "" : "s");
+	MemoryContextDelete(sj.steps_cxt);
+	return true;
+}
+
+/* is the job's table partitioned?  (its own transaction) */
+static void
+job_partitioned(void *arg)
+{
+	BuildJob   *job = (BuildJob *) arg;
+
+	job->partitioned = (get_rel_relkind(job->relid) == RELKIND_PARTITIONED_TABLE);
 }
 
 /* wait until no earlier build of this database is queued or building */
@@ -778,14 +1078,22 @@ observa_advisor_worker_main(Datum arg)
 	if (drop_first)
 		(void) drop_if_invalid(&job);
 	msg[0] = '\0';
-	ok = run_in_transaction(build_index, &job, job.sql, msg, sizeof(msg));
-	if (!ok)
-		dropped = drop_if_invalid(&job);
+	(void) run_in_transaction(job_partitioned, &job, "observa: look up the table", NULL, 0);
+	if (job.partitioned)
+		ok = build_partitioned(&job, msg, sizeof(msg));
+	else
+	{
+		ok = run_in_transaction(build_index, &job, job.sql, msg, sizeof(msg));
+		if (!ok)
+			dropped = drop_if_invalid(&job);
+	}
 
 	OBS_LWLOCK_ACQUIRE(adv_lock_id, &adv_shared->lock, LW_EXCLUSIVE);
 	slot->ok = ok;
 	slot->dropped_invalid = dropped;
-	if (ok)
+	if (job.partitioned)
+		strlcpy(slot->message, msg, sizeof(slot->message));
+	else if (ok)
 		strlcpy(slot->message, "index built concurrently", sizeof(slot->message));
 	else
 		snprintf(slot->message, sizeof(slot->message), "%s%s", msg,

@@ -17,6 +17,11 @@
  * open it).  Plans built with it are inspected and thrown away, never
  * executed.
  *
+ * A candidate on a partitioned table is shown on each of its leaf
+ * partitions (the planner plans partitions as relations of their own),
+ * with the partition's column numbers and a size in proportion to the
+ * partition's rows; the parent itself has no index to scan.
+ *
  * Examples are planned as custom plans: the captured parameter values are
  * bound as constants (PARAM_FLAG_CONST), as a custom plan of a prepared
  * statement would be, so a skewed tenant gets its own estimates.
@@ -47,6 +52,9 @@
 
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 
+/* plans made by this backend (DEBUG1 output of recommend_indexes()) */
+uint64		adv_plans_made = 0;
+
 /* candidates visible to the planner right now (this backend only) */
 static List *active_hypos = NIL;
 
@@ -74,27 +82,12 @@ key_type(AdvCandidate *c, int i, Oid *type, int32 *typmod, Oid *coll)
 	}
 }
 
-/*
- * Estimate an index's entries, pages and height from the number of rows
- * it covers: btree leaf tuples of the key width at the default fill
- * factor; GIN roughly 48 bytes per row (a rough figure, documented).
- */
-void
-adv_estimate_size(AdvCandidate *c, double tuples)
+/* bytes of a btree entry's key columns: average widths from pg_statistic */
+double
+adv_key_width(AdvCandidate *c)
 {
 	double		width = 0;
-	double		per_page;
-	double		leaves;
 
-	if (tuples < 1)
-		tuples = 1;
-	c->tuples = tuples;
-	if (c->amoid != BTREE_AM_OID)
-	{
-		c->pages = ceil(tuples * 48.0 / BLCKSZ) + 2;
-		c->tree_height = 1;
-		return;
-	}
 	for (int i = 0; i < c->ncols; i++)
 	{
 		Oid			type;
@@ -109,8 +102,31 @@ adv_estimate_size(AdvCandidate *c, double tuples)
 			w = get_typavgwidth(type, typmod);
 		width += w;
 	}
+	return width;
+}
+
+/*
+ * Estimate an index's entries, pages and height from the number of rows
+ * it covers: btree leaf tuples of the key width at the default fill
+ * factor; GIN roughly 48 bytes per row (a rough figure, documented).
+ */
+void
+adv_estimate_size(AdvCandidate *c, double tuples)
+{
+	double		per_page;
+	double		leaves;
+
+	if (tuples < 1)
+		tuples = 1;
+	c->tuples = tuples;
+	if (c->amoid != BTREE_AM_OID)
+	{
+		c->pages = ceil(tuples * 48.0 / BLCKSZ) + 2;
+		c->tree_height = 1;
+		return;
+	}
 	per_page = (BLCKSZ - SizeOfPageHeaderData - 16) * 0.90 /
-		(MAXALIGN(sizeof(IndexTupleData) + width) + sizeof(ItemIdData));
+		(MAXALIGN(sizeof(IndexTupleData) + adv_key_width(c)) + sizeof(ItemIdData));
 	if (per_page < 2)
 		per_page = 2;
 	leaves = ceil(tuples / per_page);
@@ -200,6 +216,34 @@ build_index_info(AdvCandidate *c, RelOptInfo *rel)
 	return info;
 }
 
+/*
+ * The candidate as it applies to one leaf partition: its columns, and a
+ * size in proportion to the partition's rows.  NULL when a column is
+ * missing from the partition.
+ */
+static AdvCandidate *
+candidate_for_partition(AdvCandidate *c, Oid child, RelOptInfo *rel)
+{
+	AdvCandidate *pc = palloc(sizeof(AdvCandidate));
+
+	memcpy(pc, c, sizeof(AdvCandidate));
+	pc->relid = child;
+	for (int i = 0; i < c->ncols; i++)
+	{
+		if (c->attnums[i] != 0)
+		{
+			pc->attnums[i] = adv_map_attnum(c->relid, child, c->attnums[i]);
+			if (pc->attnums[i] == InvalidAttrNumber)
+				return NULL;
+		}
+		else
+			pc->exprs[i] = (Expr *) adv_map_vars((Node *) c->exprs[i], c->relid, child);
+	}
+	pc->pred = (List *) adv_map_vars((Node *) c->pred, c->relid, child);
+	adv_estimate_size(pc, Max(rel->tuples, 1) * c->fraction);
+	return pc;
+}
+
 static void
 adv_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 					  bool inhparent, RelOptInfo *rel)
@@ -216,6 +260,13 @@ adv_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 
 		if (c->relid == relationObjectId)
 			rel->indexlist = lcons(build_index_info(c, rel), rel->indexlist);
+		else if (list_member_oid(c->partitions, relationObjectId))
+		{
+			AdvCandidate *pc = candidate_for_partition(c, relationObjectId, rel);
+
+			if (pc)
+				rel->indexlist = lcons(build_index_info(pc, rel), rel->indexlist);
+		}
 	}
 }
 
@@ -329,6 +380,10 @@ adv_example_prepare(const char *buf, int len, AdvExample *ex)
 	raw = pg_parse_query(ex->text);
 	if (list_length(raw) != 1)
 		return false;
+	/* an EXECUTE's text is its PREPARE: the statement is the prepared one */
+	if (IsA(linitial_node(RawStmt, raw)->stmt, PrepareStmt))
+		linitial_node(RawStmt, raw)->stmt =
+			((PrepareStmt *) linitial_node(RawStmt, raw)->stmt)->query;
 	queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, raw),
 												 ex->text, types, nparams, NULL);
 	if (list_length(queries) != 1)
@@ -382,6 +437,7 @@ adv_example_plan(AdvExample *ex, List *hypos)
 
 	(void) lock_query_walker((Node *) ex->query, NULL);
 	active_hypos = hypos;
+	adv_plans_made++;
 	PG_TRY();
 	{
 		result = planner(copyObject(ex->query), ex->text, 0, ex->params);

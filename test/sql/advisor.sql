@@ -89,6 +89,29 @@ SELECT bool_and(est_cost_after < est_cost_before) AS cheaper,
        bool_and(index_def ~ '^CREATE INDEX CONCURRENTLY IF NOT EXISTS obs_[a-z_0-9]+ ON app\.[a-z]+ USING (btree|gin) \(.+\)') AS def_shape,
        bool_and(length(reason) > 20) AS has_reason
   FROM rec;
+-- key order: a column of few distinct values (status: 3, priority: 5,
+-- kind: 4, against 40 tenants) never leads, and never precedes the sort
+-- or range column created_at
+SELECT count(*) AS low_cardinality_leads FROM rec WHERE columns[1] IN ('status', 'priority', 'kind');
+SELECT count(*) AS low_cardinality_before_sort
+  FROM rec, LATERAL (SELECT min(o) FILTER (WHERE k IN ('status', 'priority')) AS low,
+                            max(o) FILTER (WHERE k ~ '^created_at') AS ord
+                       FROM unnest(columns) WITH ORDINALITY u(k, o)) x
+ WHERE x.low < x.ord;
+-- write and update overhead: every table was written (the fixture's load
+-- counts in observa.table_stats), so every index has a write overhead; the
+-- one UPDATE sets priority, so an index on priority loses HOT for it
+SELECT bool_and(write_overhead > 0) AS write_overhead,
+       bool_or(update_overhead_pct = 100) AS priority_loses_hot,
+       bool_or(update_overhead_pct = 0) AS others_keep_hot
+  FROM rec WHERE relname = 'tickets';
+SELECT bool_and(write_overhead > 0) AS every_index_write_overhead FROM rec;
+-- the set: per table, and one row (NULL schemaname) for all of it
+SELECT count(*) FILTER (WHERE schemaname IS NULL) AS set_rows,
+       (SELECT indexes FROM observa.recommend_indexes_overhead() WHERE schemaname IS NULL) =
+       (SELECT count(*) FROM rec) AS set_counts_every_index,
+       bool_and(est_size_bytes > 0) AS sized
+  FROM observa.recommend_indexes_overhead();
 -- deterministic: the same workload gives the same definitions
 SELECT (SELECT array_agg(index_def ORDER BY index_def COLLATE "C") FROM rec) =
        (SELECT array_agg(index_def ORDER BY index_def COLLATE "C") FROM observa.recommend_indexes()) AS same_again;
@@ -161,6 +184,23 @@ SET observa.tenant_columns = 'org_id, "Account Id"';
 SHOW observa.tenant_columns;
 RESET observa.tenant_columns;
 SET observa.advisor_max_queries = 10;
+SET observa.advisor_merge_tolerance = -1;
+SET observa.advisor_merge_tolerance = 101;
+SET observa.advisor_write_heavy = 100.5;
+SET observa.advisor_merge_tolerance = 0;
+SHOW observa.advisor_merge_tolerance;
+RESET observa.advisor_merge_tolerance;
+
+-- index_build_steps(): the statements that build an index_def; a plain
+-- table's is the definition itself; bad input gives the errors
+-- create_index() gives, and nothing is built
+SELECT * FROM observa.index_build_steps('CREATE INDEX CONCURRENTLY IF NOT EXISTS s1 ON app.users (tenant_id, name)');
+SELECT * FROM observa.index_build_steps(NULL);
+SELECT * FROM observa.index_build_steps('SELECT 1');
+SELECT * FROM observa.index_build_steps('CREATE INDEX s1 ON app.users (name)');
+SELECT * FROM observa.index_build_steps('CREATE INDEX CONCURRENTLY s1 ON app.no_such_table (name)');
+SELECT * FROM observa.index_build_steps('CREATE INDEX CONCURRENTLY s1 ON app.v (status)');
+SELECT count(*) AS nothing_built FROM pg_indexes WHERE indexname = 's1';
 
 -- the info view reports the advisor
 SELECT name FROM observa.info WHERE section = 'advisor' ORDER BY name COLLATE "C";

@@ -125,8 +125,8 @@ SELECT current_setting('search_path') || '|' || pg_my_temp_schema()::int || '|' 
 # privilege, 42704 unknown object, 54 limit exceeded, 55 prerequisite
 # state, 53 resources (too many builds), 0A not supported, 23 constraint
 my $expected_class = qr/^(00000|22...|42501|42704|42710|54...|55...|53...|0A...|23...)$/;
-# the two functions whose argument is SQL by design may see a syntax error
-my %takes_sql = (create_index => 1, report_part => 1);
+# the functions whose argument is SQL by design may see a syntax error
+my %takes_sql = (create_index => 1, index_build_steps => 1, report_part => 1);
 
 for my $role (qw(m mon postgres))
 {

@@ -53,6 +53,8 @@ my %args = (
 	'observa.create_index(text)' =>
 	  q{'CREATE INDEX CONCURRENTLY upg_t_v_%s ON public.upg_t (v)'},
 	'observa.create_recommended_indexes(boolean,integer)' => q{true, 2},
+	'observa.index_build_steps(text)' =>
+	  q{'CREATE INDEX CONCURRENTLY upg_steps_%s ON public.upg_t (v)'},
 	'observa.check_snapshot_label(text,boolean)' => q{'snap_%s', true},
 	'observa.snapshot(text)' => q{'snap_%s'},
 	'observa.drop_snapshot(text)' => q{'snap_%s'},

@@ -1,6 +1,7 @@
-# recommend_indexes() gained a "replaces" column in 1.1.  The new library
-# still serves a 1.0 installation its 13 columns until ALTER EXTENSION
-# UPDATE, then 14; a declaration whose columns match neither entry point
+# recommend_indexes() gained "replaces", "write_overhead" and
+# "update_overhead_pct" in 1.1.  The new library still serves a 1.0
+# installation its 13 columns until ALTER EXTENSION UPDATE, then 16; a
+# declaration whose columns match neither entry point
 # is refused with a hint instead of returning misaligned rows.
 use strict;
 use warnings;
@@ -35,7 +36,7 @@ $node->safe_psql('postgres', q{ALTER EXTENSION observa UPDATE TO '1.1'});
 $node->safe_psql('postgres', $workload);
 is($node->safe_psql('postgres',
 		q{SELECT count(*) FROM json_object_keys((SELECT row_to_json(r) FROM observa.recommend_indexes() r LIMIT 1))}),
-	'14', '1.1: recommend_indexes() returns 14 columns');
+	'16', '1.1: recommend_indexes() returns 16 columns');
 is($node->safe_psql('postgres',
 		q{SELECT replaces::text FROM observa.recommend_indexes() WHERE relname = 'u'}),
 	'{u_tenant}', 'after the upgrade, the recommendation names the index it replaces');
@@ -47,7 +48,7 @@ AS '$libdir/observa', 'observa_recommend_indexes_1_1' LANGUAGE C STRICT;
 });
 my ($rc, $out, $err) = $node->psql('postgres', 'SELECT * FROM public.bad_recommend()');
 isnt($rc, 0, 'a mismatched declaration fails');
-like($err, qr/ERROR:  observa function bad_recommend\(\) is declared with 2 result columns, but the library.s entry point returns 14/,
+like($err, qr/ERROR:  observa function bad_recommend\(\) is declared with 2 result columns, but the library.s entry point returns 16/,
 	'with a message naming both column counts');
 like($err, qr/HINT:  Run ALTER EXTENSION observa UPDATE/, 'and a hint');
 
