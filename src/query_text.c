@@ -58,10 +58,14 @@
  *
  * Cost on the hot path: normalization (palloc, scanner) happens only when
  * a text is missing, outside any lock.  A backend-local cache remembers
- * which keys it recently found stored; while no entry has been removed
- * since (the shared "generation" counter is unchanged) and few inserts
- * happened (the clock moved less than capacity / 8), the hook and the
- * recorder skip the shared lock entirely.
+ * which keys it recently found stored; while the key cannot have been
+ * removed since (neither the shared reset "generation" nor the removal
+ * counter its key hashes onto, one of QT_REMOVAL_SLOTS, moved) and few
+ * inserts happened (the clock moved less than capacity / 8), the hook and
+ * the recorder skip the shared lock entirely: they read three shared
+ * words and write none.  So removals elsewhere (eviction, the statement
+ * store releasing texts) cost another backend a lookup only for the keys
+ * that share a removal counter with a removed one.
  *
  *-------------------------------------------------------------------------
  */
@@ -105,6 +109,9 @@
 /* backend-local cache of keys found stored (power of two) */
 #define QT_LOCAL_SLOTS 256
 
+/* removal counters in shared memory, keys hashed onto them (power of two) */
+#define QT_REMOVAL_SLOTS 1024
+
 /* GUCs */
 static int	qt_max_text = 1024;		/* observa.max_query_text, bytes */
 static int	qt_capacity = 5000;		/* observa.max_query_texts */
@@ -135,7 +142,9 @@ typedef struct QtShared
 	LWLock		lock;			/* see the header comment */
 	int			tranche_id;
 	pg_atomic_uint64 clock;		/* +1 per insert */
-	pg_atomic_uint32 generation;	/* +1 per removal (release, evict, reset) */
+	pg_atomic_uint32 generation;	/* +1 per reset */
+	/* +1 per removal (release, evict) of a key hashed onto the counter */
+	pg_atomic_uint32 removed[QT_REMOVAL_SLOTS];
 	/* the rest: write under exclusive lock, read under shared lock */
 	int64		evictions;		/* texts evicted since start or reset */
 	int64		truncations;	/* texts stored truncated since start/reset */
@@ -158,6 +167,7 @@ typedef struct QtLocalSeen
 	QtKey		key;
 	uint64		clock;			/* shared clock when we last saw it stored */
 	uint32		generation;		/* shared generation then */
+	uint32		removed;		/* the key's removal counter then */
 	bool		valid;
 } QtLocalSeen;
 
@@ -261,6 +271,8 @@ obs_query_text_shmem_startup(void)
 		LWLockInitialize(&qt_shared->lock, qt_shared->tranche_id);
 		pg_atomic_init_u64(&qt_shared->clock, 0);
 		pg_atomic_init_u32(&qt_shared->generation, 0);
+		for (int i = 0; i < QT_REMOVAL_SLOTS; i++)
+			pg_atomic_init_u32(&qt_shared->removed[i], 0);
 	}
 	LWLockRegisterTranche(qt_shared->tranche_id, "observa_query_text");
 
@@ -498,9 +510,20 @@ qt_local_slot(const QtKey *key)
 					 (QT_LOCAL_SLOTS - 1)];
 }
 
+/* the removal counter a key is hashed onto */
+static inline pg_atomic_uint32 *
+qt_removal_counter(const QtKey *key)
+{
+	uint64		h = key->queryid ^ ((uint64) key->dbid * UINT64CONST(0x9E3779B97F4A7C15)) ^
+		((uint64) key->userid << 17);
+
+	return &qt_shared->removed[(h ^ (h >> 29)) & (QT_REMOVAL_SLOTS - 1)];
+}
+
 /*
  * Did this backend find the key stored recently enough that it is surely
- * still stored (no removal since) and needs no fresher stamp?
+ * still stored (no reset, and no removal of a key on its removal counter,
+ * since) and needs no fresher stamp?  Reads shared memory, writes none.
  */
 static bool
 qt_local_recent(const QtKey *key)
@@ -511,7 +534,8 @@ qt_local_recent(const QtKey *key)
 	if (!seen->valid || seen->key.queryid != key->queryid ||
 		seen->key.dbid != key->dbid || seen->key.userid != key->userid)
 		return false;
-	if (pg_atomic_read_u32(&qt_shared->generation) != seen->generation)
+	if (pg_atomic_read_u32(&qt_shared->generation) != seen->generation ||
+		pg_atomic_read_u32(qt_removal_counter(key)) != seen->removed)
 		return false;
 	clock = pg_atomic_read_u64(&qt_shared->clock);
 	return clock - seen->clock < (uint64) Max(1, qt_capacity / 8);
@@ -526,6 +550,7 @@ qt_local_remember(const QtKey *key, uint64 clock)
 	seen->key = *key;
 	seen->clock = clock;
 	seen->generation = pg_atomic_read_u32(&qt_shared->generation);
+	seen->removed = pg_atomic_read_u32(qt_removal_counter(key));
 	seen->valid = true;
 }
 
@@ -559,10 +584,14 @@ qt_lookup_touch(const QtKey *key)
 	return entry != NULL;
 }
 
-/* account for an entry about to be removed; exclusive lock held */
+/*
+ * Account for an entry about to be removed, and tell the backends that
+ * remember its key; exclusive lock held.
+ */
 static void
 qt_forget_entry(QtEntry *entry)
 {
+	pg_atomic_fetch_add_u32(qt_removal_counter(&entry->key), 1);
 	qt_shared->text_bytes -= entry->len;
 	qt_shared->arena_garbage += entry->len + 1;
 	if (entry->truncated)
@@ -612,7 +641,6 @@ qt_evict(void)
 		hash_search(qt_hash, &entries[i]->key, HASH_REMOVE, NULL);
 	}
 	qt_shared->evictions += nvictims;
-	pg_atomic_fetch_add_u32(&qt_shared->generation, 1);
 	pfree(entries);
 }
 
@@ -1075,7 +1103,6 @@ obs_query_text_release(Oid dbid, Oid userid, uint64 queryid)
 	{
 		qt_forget_entry(entry);
 		hash_search(qt_hash, &key, HASH_REMOVE, NULL);
-		pg_atomic_fetch_add_u32(&qt_shared->generation, 1);
 	}
 	qt_unlock_exclusive();
 }

@@ -47,8 +47,10 @@
  *
  * Hot path: obs_store_record() only updates a backend-local pending table
  * (counters, extra sums, payload and a sparse bucket list per key).  A
- * flush publishes it when 200 ms passed since the last flush, when the
- * statement took >= 10 ms, after a failed statement, when the level-0
+ * flush publishes it when 200 ms passed since the last flush and 1 000
+ * values were recorded since (so a busy backend flushes at most once per
+ * 1 000 statements and its flushes' locks stay under the hot-path budget,
+ * docs/performance.md), when 1 s passed, when the statement took >= 10 ms, after a failed statement, when the level-0
  * window changes, when the pending table is full (64 keys, or 96 distinct
  * latency buckets for one key), before an observa read in this backend,
  * and at backend exit (before_shmem_exit).  A failed statement (error
@@ -110,11 +112,14 @@
 
 /* flush policy */
 #define OBS_FLUSH_INTERVAL_US	200000	/* 200 ms */
+#define OBS_FLUSH_BATCH			2000	/* records, to flush at the interval */
+#define OBS_FLUSH_MAX_US		1000000 /* 1 s: flush with fewer */
 #define OBS_FLUSH_SLOW_MS		10.0
 #define OBS_PENDING_MAX			64
 #define OBS_PENDING_HASH		128 /* power of 2, > OBS_PENDING_MAX */
-#define OBS_PENDING_PAIRS		128 /* power of 2: open addressing */
-#define OBS_PENDING_PAIRS_MAX	96	/* flush when a key has this many */
+#define OBS_PENDING_PAIRS		256 /* power of 2: open addressing */
+#define OBS_PENDING_PAIRS_LOG2	8
+#define OBS_PENDING_PAIRS_MAX	192 /* flush when a key has this many */
 
 /* cells of the pool per entry and per window slot */
 #define OBS_CELLS_PER_ENTRY		16
@@ -242,6 +247,7 @@ struct ObsStore
 	uint32		preset;
 	bool		pfailed;
 	uint64		pdropped;
+	int			precords;		/* records since the last flush */
 	TimestampTz last_flush;
 
 	/* flush and eviction scratch, allocated before any lock is taken */
@@ -800,10 +806,11 @@ static bool
 pending_add(ObsStore *s, Pending *p, int bucket, const ObsStoreValue *v)
 {
 	const ObsStoreConfig *cfg = s->cfg;
-	uint32		i = ((uint32) bucket * 2654435761U) >> (32 - 7);
+	uint32		i = ((uint32) bucket * 2654435761U) >> (32 - OBS_PENDING_PAIRS_LOG2);
 	int			n;
 
-	StaticAssertStmt(OBS_PENDING_PAIRS == 128, "hash shift assumes 128 pairs");
+	StaticAssertStmt(OBS_PENDING_PAIRS == (1 << OBS_PENDING_PAIRS_LOG2),
+					 "hash shift assumes OBS_PENDING_PAIRS_LOG2");
 	for (n = 0; n < OBS_PENDING_PAIRS; n++, i = (i + 1) & (OBS_PENDING_PAIRS - 1))
 	{
 		if (p->pairs[i].bucket == bucket)
@@ -933,8 +940,11 @@ obs_store_record(ObsStore *s, const void *key, const void *aux,
 		s->pfailed = true;
 		return;
 	}
+	s->precords++;
 	if (s->pfailed || v->ms >= OBS_FLUSH_SLOW_MS ||
-		now - s->last_flush >= OBS_FLUSH_INTERVAL_US)
+		(now - s->last_flush >= OBS_FLUSH_INTERVAL_US &&
+		 (s->precords >= OBS_FLUSH_BATCH ||
+		  now - s->last_flush >= OBS_FLUSH_MAX_US)))
 		store_flush(s);
 }
 
@@ -1353,6 +1363,7 @@ store_flush(ObsStore *s)
 	}
 
 	pending_clear(s);
+	s->precords = 0;
 	s->last_flush = GetCurrentTimestamp();
 	obs_lock_counts_publish();
 }

@@ -48,7 +48,10 @@
  *
  * Hot path: obs_tenant_stats_record() finds the tenant (above) and hands
  * one value to obs_store_record(): backend-local, no lock; on the error
- * path only the caches are consulted.
+ * path only the caches are consulted.  A statement without a tenant in a
+ * database that has shown none (a flag in shared memory, read, not
+ * written) is not recorded at all: such databases cost one relation cache
+ * probe per relation and one read of a shared flag per statement.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,11 +67,14 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
+#include "port/atomics.h"
+#include "storage/shmem.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -147,6 +153,33 @@ static int	tenant_sources = TENANT_SOURCES_ALL;
 
 static ObsStoreConfig tenant_cfg;
 static ObsStore *tenant_store = NULL;
+
+/*
+ * Databases that may have tenant rows, by dbid hashed into a few flags in
+ * shared memory (a flag may stand for several databases).  A flag is set
+ * when a backend records a named tenant of a database whose flag is clear
+ * (read first: in steady state nobody writes), set at start-up for the
+ * databases of the reloaded rows, and cleared at reset.  A statement
+ * without a tenant of a database whose flag is clear is not recorded: its
+ * NULL-tenant row would not be kept anyway (tenant_pinned_member), and
+ * recording it would cost a pending entry and, at every flush, the store's
+ * exclusive lock to find out.
+ */
+#define TENANT_DB_FLAGS			256	/* power of 2 */
+
+typedef struct TenantShared
+{
+	pg_atomic_uint32 db_has_tenants[TENANT_DB_FLAGS];
+} TenantShared;
+
+static TenantShared *tenant_shared = NULL;
+
+static inline pg_atomic_uint32 *
+db_flag(Oid dbid)
+{
+	return &tenant_shared->db_has_tenants[hash_uint32((uint32) dbid) &
+										  (TENANT_DB_FLAGS - 1)];
+}
 
 /* relid -> tenant column cache */
 typedef struct RelTenantCache
@@ -376,13 +409,30 @@ obs_tenant_stats_init(void)
 Size
 obs_tenant_stats_shmem_size(void)
 {
-	return obs_store_shmem_size(&tenant_cfg);
+	return add_size(obs_store_shmem_size(&tenant_cfg),
+					MAXALIGN(sizeof(TenantShared)));
+}
+
+/* scan callback: flag the database of a reloaded row */
+static void
+flag_key_db(const void *key, void *arg)
+{
+	pg_atomic_write_u32(db_flag(((const TenantStoreKey *) key)->dbid), 1);
 }
 
 void
 obs_tenant_stats_shmem_startup(void)
 {
+	bool		found;
+
+	tenant_shared = ShmemInitStruct("observa tenant_stats flags",
+									sizeof(TenantShared), &found);
+	if (!found)
+		for (int i = 0; i < TENANT_DB_FLAGS; i++)
+			pg_atomic_init_u32(&tenant_shared->db_has_tenants[i], 0);
 	tenant_store = obs_store_attach(&tenant_cfg);
+	if (!found && tenant_store)
+		obs_store_scan_keys(tenant_store, flag_key_db, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -1158,7 +1208,16 @@ obs_tenant_stats_record(const ObsSample *sample)
 		if (has_tenant && !OidIsValid(sample->target_relid))
 			relid = found_on;
 	}
-	if (!has_tenant)
+	if (has_tenant)
+	{
+		pg_atomic_uint32 *flag = db_flag(key.dbid);
+
+		if (pg_atomic_read_u32(flag) == 0)
+			pg_atomic_write_u32(flag, 1);
+	}
+	else if (pg_atomic_read_u32(db_flag(key.dbid)) == 0)
+		return;					/* no tenant row of this database: not kept */
+	else
 		memset(&key.tenant, 0, sizeof(key.tenant));
 	key.kind = has_tenant ? TENANT_KIND_NAMED : TENANT_KIND_NONE;
 	if (relid < FirstNormalObjectId)
@@ -1396,8 +1455,12 @@ observa_tenant_stats_1_1(PG_FUNCTION_ARGS)
 void
 obs_tenant_stats_reset(TimestampTz now)
 {
-	if (tenant_store)
-		obs_store_reset(tenant_store, now);
+	if (tenant_store == NULL)
+		return;
+	/* flags first: one set meanwhile costs a flush, a lost one would drop rows */
+	for (int i = 0; i < TENANT_DB_FLAGS; i++)
+		pg_atomic_write_u32(&tenant_shared->db_has_tenants[i], 0);
+	obs_store_reset(tenant_store, now);
 }
 
 /*

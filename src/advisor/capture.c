@@ -9,14 +9,16 @@
  * Sampling: obs_advisor_executor_start decides once per top-level
  * statement, in backend-local memory only (adv_sample_weight): with
  * probability observa.advisor_sample_rate, and at most once per statement
- * shape (database, queryid) and backend every
- * observa.advisor_sample_interval (rate 1 captures every execution).  Only sampled statements are asked for
- * INSTRUMENT_ROWS and reach the shared array, so a steady workload of hot
- * statements takes the advisor's lock about once per shape, backend and
- * interval instead of on a tenth of all statements.  At record time a
- * sampled, successful statement's plan state tree is walked (no catalog
- * access beyond the syscache lookups of operator properties), and the
- * result is folded into one AdvQuery entry per (database, queryid).  A
+ * shape (database, queryid) and backend every observa.advisor_sample_interval
+ * (rate 1 captures every execution).  Shapes new to the backend are
+ * captured at most 16 times per interval, so that a workload of thousands
+ * of distinct statements does not reach the shared array a tenth of the
+ * time either.  Only sampled statements are asked for INSTRUMENT_ROWS and
+ * reach the shared array: a steady workload of hot statements takes the
+ * advisor's lock about once per shape, backend and interval.  At record
+ * time a sampled, successful statement's plan state tree is walked (no
+ * catalog access beyond the syscache lookups of operator properties), and
+ * the result is folded into one AdvQuery entry per (database, queryid).  A
  * sample counts as the executions of its shape in this backend since the
  * previous sample (1/rate for a shape the backend had not seen).  The
  * decision (adv_sample_weight) and the capture of a sampled statement
@@ -111,6 +113,16 @@ typedef struct AdvShapeSlot
 } AdvShapeSlot;
 
 static AdvShapeSlot shape_slots[ADV_SHAPE_SLOTS];
+
+/*
+ * Shapes new to the backend captured per interval, at most: a workload of
+ * thousands of distinct statements (each one new to the slots) would
+ * otherwise send a tenth of all statements to the shared array.
+ */
+#define ADV_NEW_SHAPES_PER_INTERVAL 16
+
+static TimestampTz new_shapes_since = 0;
+static int	new_shapes_captured = 0;
 static bool lock_attached = false;
 
 /* what one execution's plan showed */
@@ -180,10 +192,20 @@ adv_sample_weight(Oid dbid, uint64 queryid, TimestampTz now)
 	slot = &shape_slots[(queryid ^ (queryid >> 32) ^ dbid) % ADV_SHAPE_SLOTS];
 	if (slot->queryid != queryid || slot->dbid != dbid)
 	{
-		/* a shape new to this backend: the rate alone decides */
-		if (adv_sample_rate < 1.0 &&
-			pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
-			return 0;
+		/* a shape new to this backend: the rate decides, within the cap */
+		if (adv_sample_rate < 1.0)
+		{
+			if (pg_prng_double(&pg_global_prng_state) >= adv_sample_rate)
+				return 0;
+			if (now - new_shapes_since >= (int64) adv_sample_interval * 1000)
+			{
+				new_shapes_since = now;
+				new_shapes_captured = 0;
+			}
+			if (new_shapes_captured >= ADV_NEW_SHAPES_PER_INTERVAL)
+				return 0;
+			new_shapes_captured++;
+		}
 		slot->queryid = queryid;
 		slot->dbid = dbid;
 		slot->pending = 0;

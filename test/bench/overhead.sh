@@ -12,7 +12,8 @@
 # It builds observa into a private copy of PostgreSQL (test/lib.sh), starts
 # one cluster and runs every workload under every configuration, the
 # configurations interleaved in rounds (their order rotated each round, so
-# drift on a shared machine hits them all alike).  A configuration is a
+# drift on a shared machine hits them all alike; by default each workload
+# runs under every configuration in turn, see OBS_BENCH_INTERLEAVE).  A configuration is a
 # restart with other settings:
 #   none      no extension preloaded
 #   pgss      pg_stat_statements at its defaults
@@ -59,6 +60,10 @@
 #                        name=config:setting[,setting...], for example
 #                        "observa-planning=observa:observa.track_planning=on
 #                         pgss-planning=pgss:pg_stat_statements.track_planning=on"
+#   OBS_BENCH_INTERLEAVE workload (default): per round, each workload runs
+#                        under every configuration in turn (a restart per
+#                        run, the compared runs close in time); config: per
+#                        round, each configuration runs every workload
 #   OBS_BENCH_SCALE      pgbench scale (10)
 #   OBS_KEEP=1           keep the work directory (results.txt has every run)
 set -u
@@ -85,6 +90,7 @@ scale=${OBS_BENCH_SCALE:-10}
 baseline=${OBS_BASELINE_REF:-}
 variants=${OBS_BENCH_VARIANTS:-$d_variants}
 configs=${OBS_BENCH_CONFIGS:-"none pgss observa${baseline:+ base}"}
+interleave=${OBS_BENCH_INTERLEAVE:-workload}
 for v in $variants; do configs="$configs ${v%%=*}"; done
 clk_tck=$(getconf CLK_TCK)
 
@@ -265,16 +271,32 @@ measure() {
 results=$OBS_W/results.txt
 : >"$results"
 nconf=$(echo $configs | wc -w)
+rotate() { echo $configs | tr ' ' '\n' | awk -v r="$1" '{a[NR]=$0} END {for (i=0;i<NR;i++) print a[(i+r-1)%NR+1]}'; }
+run_one() {
+	read -r tx st ct tps < <(measure "$3")
+	echo "$1 $2 $3 $tx $st $ct $tps" >>"$results"
+	obs_log "round $1/$rounds $2 $3: $tx tx, $tps tps, server $st + pgbench $ct ticks"
+}
+cur_config=""
 for r in $(seq 1 "$rounds"); do
-	order=$(echo $configs | tr ' ' '\n' | awk -v r="$r" '{a[NR]=$0} END {for (i=0;i<NR;i++) print a[(i+r-1)%NR+1]}')
-	for c in $order; do
-		set_config "$c"
+	if [ "$interleave" = workload ]; then
+		# every workload runs under each configuration in turn (a restart
+		# each), so the runs compared are at most a few runs apart
+		w=0
 		for wl in $workloads; do
-			read -r tx st ct tps < <(measure "$wl")
-			echo "$r $c $wl $tx $st $ct $tps" >>"$results"
-			obs_log "round $r/$rounds $c $wl: $tx tx, $tps tps, server $st + pgbench $ct ticks"
+			w=$((w + 1))
+			for c in $(rotate $((r + w))); do
+				[ "$c" = "$cur_config" ] || set_config "$c"
+				cur_config=$c
+				run_one "$r" "$c" "$wl"
+			done
 		done
-	done
+	else
+		for c in $(rotate "$r"); do
+			set_config "$c"
+			for wl in $workloads; do run_one "$r" "$c" "$wl"; done
+		done
+	fi
 done
 obs_as_pg "$cur_bin/pg_ctl" -D "$OBS_DATA" -w -t 60 stop >/dev/null
 OBS_CLUSTERS=""
