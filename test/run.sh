@@ -55,6 +55,19 @@ tap_count() {
 		[ "$nok" = 0 ] && nok=1
 	fi
 	count "$ok" "$nok"
+	[ "$nok" != 0 ] && note_failures "$out"
+}
+
+# remember which tests failed, so that the last lines of the run name them
+# (CI shows only the end of its output)
+failures=""
+note_failures() {
+	failures="$failures$(awk '
+		/^[^[:space:]].*\.(pl|sql) \.\./ { f = $1 }
+		/^[[:space:]]*not ok [0-9]/ || /\.\.\. FAILED/ || /Dubious/ {
+			sub(/^[[:space:]]+/, ""); print "  " (f != "" ? f ": " : "") substr($0, 1, 200)
+		}' "$1")
+"
 }
 
 # 1. pg_regress: each file alone, in a database of its own made afresh
@@ -73,6 +86,8 @@ if want regress && [ -n "$tests" ]; then
 		if [ "$rc" != 0 ]; then
 			grep -qE '\.\.\. FAILED|^not ok' "$OBS_W/regress-$t.out" || cat "$OBS_W/regress-$t.out"
 			[ -f regression.diffs ] && cat regression.diffs
+			failures="$failures  pg_regress $t
+"
 			count 0 1
 		else
 			count 1 0
@@ -94,6 +109,7 @@ if want isolation && [ -n "$specs" ]; then
 	nf=$(grep -cE '\.\.\. FAILED|^not ok' "$OBS_W/iso.out")
 	[ "$rc" != 0 ] && [ "$nf" = 0 ] && nf=1 && n=$((n + 1))
 	count $((n - nf)) "$nf"
+	[ "$nf" != 0 ] && note_failures "$OBS_W/iso.out"
 	[ -f output_iso/regression.diffs ] && [ "$nf" != 0 ] && cat output_iso/regression.diffs
 fi
 
@@ -118,7 +134,14 @@ if want tap && ls test/t/$tapglob >/dev/null 2>&1; then
 	rc=$?
 	cat "$OBS_W/tap.out"
 	tap_count "$OBS_W/tap.out" $rc
-	[ "$rc" != 0 ] && tail -n 60 tmp_check/log/*.log 2>/dev/null
+	# the end of the TAP log of each failed file (not of every file)
+	for f in $(grep -oE '^[^[:space:]]+\.pl \.\..*' "$OBS_W/tap.out" | awk '{print $1}' | sort -u); do
+		grep -A 100000 -F "$f .." "$OBS_W/tap.out" | sed 1d | sed '/^[^[:space:]].*\.pl \.\./,$d' |
+			grep -qE '^[[:space:]]*not ok [0-9]|Dubious|Failed' || continue
+		b=$(basename "$f" .pl)
+		echo "--- the last lines of tmp_check/log/regress_log_$b"
+		tail -n 40 "tmp_check/log/regress_log_$b" 2>/dev/null
+	done
 fi
 
 # 5. nothing outside the temporary directories changed
@@ -127,9 +150,15 @@ if [ "$(outside_state)" = "$before" ]; then
 	count 1 0
 else
 	echo "not ok - make test changed files outside its temporary directories:"
+	failures="$failures  files outside the temporary directories changed
+"
 	diff <(echo "$before") <(outside_state) | head -20
 	count 0 1
 fi
 
+if [ -n "$failures" ]; then
+	echo "failed tests:"
+	printf '%s' "$failures"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
