@@ -1091,18 +1091,32 @@ obs_query_text_put(Oid dbid, Oid userid, uint64 queryid, const char *text,
 void
 obs_query_text_release(Oid dbid, Oid userid, uint64 queryid)
 {
-	QtKey		key;
-	QtEntry    *entry;
+	ObsTextKey	k;
 
-	if (qt_shared == NULL)
+	k.dbid = dbid;
+	k.userid = userid;
+	k.queryid = queryid;
+	obs_query_text_release_many(&k, 1);
+}
+
+void
+obs_query_text_release_many(const ObsTextKey *keys, int n)
+{
+	if (qt_shared == NULL || n <= 0)
 		return;
-	qt_make_key(&key, dbid, userid, queryid);
 	qt_lock_exclusive();
-	entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
-	if (entry != NULL)
+	for (int i = 0; i < n; i++)
 	{
-		qt_forget_entry(entry);
-		hash_search(qt_hash, &key, HASH_REMOVE, NULL);
+		QtKey		key;
+		QtEntry    *entry;
+
+		qt_make_key(&key, keys[i].dbid, keys[i].userid, keys[i].queryid);
+		entry = hash_search(qt_hash, &key, HASH_FIND, NULL);
+		if (entry != NULL)
+		{
+			qt_forget_entry(entry);
+			hash_search(qt_hash, &key, HASH_REMOVE, NULL);
+		}
 	}
 	qt_unlock_exclusive();
 }

@@ -29,6 +29,15 @@ extern char *obs_query_text_get(Oid dbid, Oid userid, uint64 queryid,
  */
 extern void obs_query_text_release(Oid dbid, Oid userid, uint64 queryid);
 
+/* the same for n keys, in one exclusive section */
+typedef struct ObsTextKey
+{
+	Oid			dbid;
+	Oid			userid;
+	uint64		queryid;
+} ObsTextKey;
+extern void obs_query_text_release_many(const ObsTextKey *keys, int n);
+
 /*
  * Store a text for (dbid, userid, queryid) unless one is stored already,
  * truncating it at observa.max_query_text; for a persistence layer that

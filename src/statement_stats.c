@@ -215,26 +215,11 @@ obs_statement_stats_reset(TimestampTz now)
 	obs_store_reset(stmt_store, now);
 }
 
-/* a text key (dbid, userid, queryid) of evicted entries, still used? */
-typedef struct TextRef
-{
-	Oid			dbid;
-	Oid			userid;
-	uint64		queryid;
-	bool		used;
-} TextRef;
-
-typedef struct TextRefs
-{
-	TextRef    *refs;
-	int			n;
-} TextRefs;
-
 static int
-textref_cmp(const void *a, const void *b)
+textkey_cmp(const void *a, const void *b)
 {
-	const TextRef *x = a;
-	const TextRef *y = b;
+	const ObsTextKey *x = a;
+	const ObsTextKey *y = b;
 
 	if (x->queryid != y->queryid)
 		return x->queryid < y->queryid ? -1 : 1;
@@ -245,58 +230,65 @@ textref_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* scan callback: mark the text of a remaining entry as used */
-static void
-mark_used(const void *key, void *arg)
-{
-	const StatementKey *k = (const StatementKey *) key;
-	TextRefs   *t = (TextRefs *) arg;
-	TextRef		probe;
-	TextRef    *hit;
-
-	probe.dbid = k->dbid;
-	probe.userid = k->userid;
-	probe.queryid = k->queryid;
-	hit = bsearch(&probe, t->refs, t->n, sizeof(TextRef), textref_cmp);
-	if (hit)
-		hit->used = true;
-}
-
 /*
- * Eviction callback: release the texts no remaining entry uses.  One scan
- * of the store for the whole batch (a scan per evicted key would be
- * quadratic in the capacity).
+ * Eviction callback: release the texts no remaining entry uses.  A text
+ * is keyed (dbid, userid, queryid); the entries that can use it are the
+ * two keys with that triple, top-level and nested: both are looked up
+ * (the evicted one may have been created again since), all under one
+ * shared store lock, and the unused texts are released in one exclusive
+ * section of the text store.  So a batch of evictions costs a lookup per
+ * key, not a scan of the store.
  */
 static void
 statement_evicted(ObsStore *store, const char *keys_auxs, int n)
 {
 	Size		rec = sizeof(StatementKey) + sizeof(StatementAux);
-	TextRefs	t;
+	ObsTextKey *texts;
+	StatementKey *probe;
+	bool	   *found;
 	int			i,
-				m = 0;
+				m = 0,
+				nfree = 0;
 
-	t.refs = palloc(sizeof(TextRef) * Max(n, 1));
+	if (n <= 0)
+		return;
+	texts = palloc(sizeof(ObsTextKey) * n);
 	for (i = 0; i < n; i++)
 	{
 		StatementKey k;
 
 		memcpy(&k, keys_auxs + rec * i, sizeof(k));
-		t.refs[i].dbid = k.dbid;
-		t.refs[i].userid = k.userid;
-		t.refs[i].queryid = k.queryid;
-		t.refs[i].used = false;
+		texts[i].dbid = k.dbid;
+		texts[i].userid = k.userid;
+		texts[i].queryid = k.queryid;
 	}
-	qsort(t.refs, n, sizeof(TextRef), textref_cmp);
+	qsort(texts, n, sizeof(ObsTextKey), textkey_cmp);
 	for (i = 0; i < n; i++)
-		if (m == 0 || textref_cmp(&t.refs[m - 1], &t.refs[i]) != 0)
-			t.refs[m++] = t.refs[i];
-	t.n = m;
-	obs_store_scan_keys(store, mark_used, &t);
-	for (i = 0; i < t.n; i++)
-		if (!t.refs[i].used)
-			obs_query_text_release(t.refs[i].dbid, t.refs[i].userid,
-								   t.refs[i].queryid);
-	pfree(t.refs);
+		if (m == 0 || textkey_cmp(&texts[m - 1], &texts[i]) != 0)
+			texts[m++] = texts[i];
+
+	probe = palloc0(sizeof(StatementKey) * 2 * m);
+	found = palloc(sizeof(bool) * 2 * m);
+	for (i = 0; i < m; i++)
+	{
+		for (int top = 0; top < 2; top++)
+		{
+			StatementKey *k = &probe[2 * i + top];
+
+			k->queryid = texts[i].queryid;
+			k->userid = texts[i].userid;
+			k->dbid = texts[i].dbid;
+			k->toplevel = top;
+		}
+	}
+	obs_store_contains(store, probe, 2 * m, found);
+	for (i = 0; i < m; i++)
+		if (!found[2 * i] && !found[2 * i + 1])
+			texts[nfree++] = texts[i];
+	obs_query_text_release_many(texts, nfree);
+	pfree(found);
+	pfree(probe);
+	pfree(texts);
 }
 
 /* ----------------------------------------------------------------

@@ -214,6 +214,14 @@ extern void obs_store_scan_keys(ObsStore *store,
 								void (*fn) (const void *key, void *arg),
 								void *arg);
 
+/*
+ * found[i] = whether the store holds the i-th of n keys (packed, the
+ * store's key size apart), all looked up under one shared store lock.
+ * For eviction callbacks that must know whether related entries remain.
+ */
+extern void obs_store_contains(ObsStore *store, const void *keys, int n,
+							   bool *found);
+
 /* one window of one entry (obs_store_windows) */
 typedef struct ObsWindow
 {
