@@ -117,3 +117,30 @@ obs_cleanup() {
 }
 
 obs_psql() { "$OBS_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$OBS_HOST" -p "$OBS_PORT" -U postgres "$@"; }
+
+# obs_bench_workload_setup: the benchmarks' churn workloads (test/bench/):
+# writes $OBS_W/scripts/savepoint.sql (a new savepoint name per
+# transaction) and churn1..100.sql (100 scripts of 100 distinct UPDATE
+# statements: 10 000 in all), creates their table churn in database
+# postgres of the running cluster, and sets OBS_CHURN_ARGS to pgbench's -f
+# options for the 100 scripts
+obs_bench_workload_setup() {
+	local i j f
+	mkdir -p "$OBS_W/scripts"
+	printf '%s\n' '\set aid random(1, 100000 * :scale)' '\set k random(1, 1000000000)' 'BEGIN;' \
+		'SAVEPOINT sp_:k;' 'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;' \
+		'RELEASE SAVEPOINT sp_:k;' 'END;' >"$OBS_W/scripts/savepoint.sql"
+	obs_psql -d postgres -c "CREATE TABLE churn (id int PRIMARY KEY, $(seq -s, -f 'c%g int' 1 100)) WITH (fillfactor = 50)" \
+		-c "INSERT INTO churn (id) SELECT g FROM generate_series(1, 10000) g" >/dev/null ||
+		obs_die "churn setup failed"
+	OBS_CHURN_ARGS=""
+	for i in $(seq 1 100); do
+		f=$OBS_W/scripts/churn$i.sql
+		{
+			echo '\set id random(1, 10000)'
+			for j in $(seq 1 100); do echo "UPDATE churn SET c$i = c$j + 1 WHERE id = :id;"; done
+		} >"$f"
+		OBS_CHURN_ARGS="$OBS_CHURN_ARGS -f $f"
+	done
+	chown -R postgres: "$OBS_W/scripts"
+}

@@ -64,24 +64,12 @@ autovacuum = off
 include_if_exists = 'preload.conf'"
 "$OBS_BIN/pgbench" -q -i -s "$scale" -h "$OBS_HOST" -p "$OBS_PORT" -U postgres postgres >/dev/null 2>&1 ||
 	obs_die "pgbench -i failed"
-obs_psql -d postgres -c 'CREATE EXTENSION pg_stat_statements' \
-	-c "CREATE TABLE churn (id int PRIMARY KEY, $(seq -s, -f 'c%g int' 1 100)) WITH (fillfactor = 50)" \
-	-c "INSERT INTO churn (id) SELECT g FROM generate_series(1, 10000) g" >/dev/null
+obs_psql -d postgres -c 'CREATE EXTENSION pg_stat_statements' >/dev/null
+obs_bench_workload_setup
+churn_args=$OBS_CHURN_ARGS
 obs_as_pg "$OBS_BIN/pg_ctl" -D "$OBS_DATA" -w -m fast stop >/dev/null
 OBS_CLUSTERS=""
 
-mkdir -p "$OBS_W/scripts"
-printf '%s\n' '\set aid random(1, 100000 * :scale)' '\set k random(1, 1000000000)' 'BEGIN;' \
-	'SAVEPOINT sp_:k;' 'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;' \
-	'RELEASE SAVEPOINT sp_:k;' 'END;' >"$OBS_W/scripts/savepoint.sql"
-churn_args=""
-for i in $(seq 1 100); do
-	{ echo '\set id random(1, 10000)'
-	  for j in $(seq 1 100); do echo "UPDATE churn SET c$i = c$j + 1 WHERE id = :id;"; done
-	} >"$OBS_W/scripts/churn$i.sql"
-	churn_args="$churn_args -f $OBS_W/scripts/churn$i.sql"
-done
-chown -R postgres: "$OBS_W/scripts"
 
 pgbench_args() {
 	case $1 in

@@ -124,30 +124,9 @@ obs_log "configs: $configs; workloads: $workloads"
 	obs_die "pgbench -i failed"
 
 # the churn workloads' scripts and table
-mkdir -p "$OBS_W/scripts"
-cat >"$OBS_W/scripts/savepoint.sql" <<'SQL'
-\set aid random(1, 100000 * :scale)
-\set k random(1, 1000000000)
-BEGIN;
-SAVEPOINT sp_:k;
-SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
-RELEASE SAVEPOINT sp_:k;
-END;
-SQL
-cols=$(seq -s, -f 'c%g int' 1 100)
-obs_psql -d postgres -c "CREATE TABLE churn (id int PRIMARY KEY, $cols) WITH (fillfactor = 50)" \
-	-c "INSERT INTO churn (id) SELECT g FROM generate_series(1, 10000) g" \
-	-c "CREATE EXTENSION pg_prewarm" -c "VACUUM ANALYZE" >/dev/null || obs_die "churn setup failed"
-churn_args=""
-for i in $(seq 1 100); do
-	f=$OBS_W/scripts/churn$i.sql
-	{
-		echo '\set id random(1, 10000)'
-		for j in $(seq 1 100); do echo "UPDATE churn SET c$i = c$j + 1 WHERE id = :id;"; done
-	} >"$f"
-	churn_args="$churn_args -f $f"
-done
-chown -R postgres: "$OBS_W/scripts"
+obs_bench_workload_setup
+churn_args=$OBS_CHURN_ARGS
+obs_psql -d postgres -c "CREATE EXTENSION pg_prewarm" -c "VACUUM ANALYZE" >/dev/null || obs_die "churn setup failed"
 
 # configuration -> lines of preload.conf, and which binaries run it
 config_settings() {

@@ -44,28 +44,15 @@ ${OBS_PROFILE_SETTINGS:-}"
 kind=${workload%-*}
 n=${workload##*-}
 args="-n -c $n -j $(( n < 2 ? 1 : 2 )) -h $OBS_HOST -p $OBS_PORT -U postgres"
-mkdir -p "$OBS_W/scripts"
+obs_bench_workload_setup
 case $kind in
 select-prepared) args="$args -S -M prepared" ;;
 select-simple) args="$args -S -M simple" ;;
 tpcb-prepared) args="$args -M prepared" ;;
-savepoint)
-	printf '%s\n' '\set aid random(1, 100000 * :scale)' '\set k random(1, 1000000000)' 'BEGIN;' \
-		'SAVEPOINT sp_:k;' 'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;' \
-		'RELEASE SAVEPOINT sp_:k;' 'END;' >"$OBS_W/scripts/savepoint.sql"
-	args="$args -M simple -f $OBS_W/scripts/savepoint.sql" ;;
-dml-churn)
-	obs_psql -d postgres -c "CREATE TABLE churn (id int PRIMARY KEY, $(seq -s, -f 'c%g int' 1 100)) WITH (fillfactor = 50)" \
-		-c "INSERT INTO churn (id) SELECT g FROM generate_series(1, 10000) g" >/dev/null
-	for i in $(seq 1 100); do
-		{ echo '\set id random(1, 10000)'
-		  for j in $(seq 1 100); do echo "UPDATE churn SET c$i = c$j + 1 WHERE id = :id;"; done
-		} >"$OBS_W/scripts/churn$i.sql"
-		args="$args -f $OBS_W/scripts/churn$i.sql"
-	done ;;
+savepoint) args="$args -M simple -f $OBS_W/scripts/savepoint.sql" ;;
+dml-churn) args="$args -M simple $OBS_CHURN_ARGS" ;;
 *) obs_die "unknown workload $workload" ;;
 esac
-chown -R postgres: "$OBS_W/scripts"
 
 "$OBS_BIN/pgbench" $args -T $((secs + 6)) postgres >"$OBS_W/pgbench.out" 2>&1 &
 pb=$!
