@@ -106,6 +106,14 @@ is($node->safe_psql('postgres', q{
 	SELECT (SELECT count(*) FROM observa.statement_stats) =
 	       (SELECT value::bigint FROM observa.info WHERE section = 'statement_stats' AND name = 'entries')}),
 	't', 'the view has one row per entry');
+# the texts of evicted statements are released by the statement store
+# (eviction callback), not evicted by the text store: of the 100 texts,
+# about as many remain as there are entries
+my ($texts, $text_evictions) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT (SELECT value FROM observa.info WHERE section = 'query_text' AND name = 'entries') || '|' ||
+	       (SELECT value FROM observa.info WHERE section = 'query_text' AND name = 'evictions')});
+cmp_ok($texts, '<=', 40 + 5, "the texts of evicted statements are released ($texts texts for at most 40 entries)");
+is($text_evictions, '0', 'the text store itself evicted none');
 
 # 5. persistence across a clean restart
 reset_all();
